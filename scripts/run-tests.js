@@ -6,7 +6,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const Mocha = require('mocha');
+const { Mocha } = require('mocha');
 
 const root = path.resolve(__dirname, '..', 'dist', 'test');
 
