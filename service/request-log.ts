@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+
+import type { RequestHandler } from 'express';
+
+import type { Logger } from './logger';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * One log line per request, written when the response finishes. The fields are an allow-list:
+ * never the headers (they carry the bearer token), never the body.
+ */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get('x-request-id');
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.set('X-Request-Id', requestId);
+
+    res.on('finish', () => {
+      if (!logger.isLevelEnabled('info')) {
+        return;
+      }
+      logger.info({
+        request_id: requestId,
+        method: req.method,
+        route: req.route === undefined ? null : `${req.baseUrl}${String(req.route.path)}`,
+        status: res.statusCode,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        tenant_id: res.locals.tenantId,
+        error_code: res.locals.errorCode,
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,120 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createApp } from './app';
+import { createAuthenticator } from './auth';
+import { systemClock, type Clock } from './clock';
+import type { Config } from './config';
+import { loadOrCreateDevSecret } from './dev-token';
+import { DomainsService } from './domains/domains-service';
+import { createLogger, type Logger } from './logger';
+import { AwsSesIdentities } from './ses/aws';
+import type { SesIdentities } from './ses/identities';
+import { SimulatedSesIdentities } from './ses/simulated';
+import { openJsonFileStore } from './store/json-file-store';
+import type { DomainStore } from './store/store';
+import { DnsChecker } from './verification/dns-checker';
+import { Reconciler } from './verification/reconciler';
+import { Verifier } from './verification/verifier';
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  ses?: SesIdentities;
+}
+
+export interface RunningService {
+  /** `http://host:port`, with the port actually bound. */
+  url: string;
+  config: Config;
+  store: DomainStore;
+  ses: SesIdentities;
+  domains: DomainsService;
+  /** The HS256 secret in use, generated for development when none was configured. */
+  jwtSecret: string | undefined;
+  /** True when `jwtSecret` was generated into the data folder rather than configured. */
+  devSecret: boolean;
+  /** Stops accepting, lets in-flight requests finish, then flushes and releases the store. */
+  close(): Promise<void>;
+}
+
+export function createSesIdentities(config: Config, logger: Logger): SesIdentities {
+  if (config.ses.mode === 'aws') {
+    return new AwsSesIdentities(config.ses, logger);
+  }
+  return new SimulatedSesIdentities({
+    region: config.ses.region,
+    delayMs: config.ses.simulatedDelayMs,
+  });
+}
+
+/** Opens the store, starts SES and listens: everything the server entry and the tests share. */
+export async function startService(
+  config: Config,
+  overrides: ServiceOverrides = {},
+): Promise<RunningService> {
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  // Before the store opens: an unusable NUMONIC_DNS_SERVERS stops start-up with nothing to undo.
+  const dns = new DnsChecker(config.dns);
+
+  const store = await openJsonFileStore(config.dataFile);
+  let ses: SesIdentities;
+  let jwtSecret = config.jwt.secret;
+  const devSecret = jwtSecret === undefined && config.jwt.jwksUrl === undefined;
+  try {
+    if (devSecret) {
+      jwtSecret = await loadOrCreateDevSecret(config.dataFile);
+    }
+    ses = overrides.ses ?? createSesIdentities(config, logger);
+    await ses.start();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const verifier = new Verifier({ store, ses, dns, clock, logger });
+  const domains = new DomainsService({
+    store,
+    ses,
+    clock,
+    logger,
+    configurationSet: config.ses.configurationSet,
+    verifier,
+    verifyPerMinute: config.verifyPerMinute,
+  });
+  const authenticator = createAuthenticator({ jwt: { ...config.jwt, secret: jwtSecret }, clock });
+  const app = createApp({ config, domains, authenticator, clock, logger });
+
+  const server = http.createServer(app);
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const reconciler = new Reconciler({ store, verifier, clock, logger, ...config.reconcile });
+  reconciler.start();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await stopped;
+      await reconciler.stop();
+      await store.close();
+    })();
+    return closing;
+  };
+
+  return {
+    url: `http://${host}:${port}`,
+    config,
+    store,
+    ses,
+    domains,
+    jwtSecret,
+    devSecret,
+    close,
+  };
+}

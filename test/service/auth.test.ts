@@ -1,0 +1,289 @@
+import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import {
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
+
+import { request } from '../helpers/http';
+import { startTestService, type TestService } from '../helpers/service';
+
+const base64url = (value: object | string) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+async function hs256(secret: string, payload: JWTPayload): Promise<string> {
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** A JWKS endpoint on loopback serving the public halves of the given keys. */
+async function serveJwks(keys: JWK[]): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function expectUnauthorized(service: TestService, authorization: string | undefined) {
+  const res = await request(service.url, 'GET', '/api/v1/domains', {
+    headers: authorization === undefined ? {} : { authorization },
+  });
+
+  assert.equal(res.status, 401);
+  assert.equal(res.body.error.code, 'UNAUTHORIZED');
+  assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer\b/);
+}
+
+describe('authentication', () => {
+  describe('with an HS256 secret', () => {
+    let service: TestService;
+    const bearer = (token: string) => `Bearer ${token}`;
+
+    before(async () => {
+      service = await startTestService();
+    });
+    after(() => service.close());
+
+    it('accepts a valid token', async () => {
+      const res = await request(service.url, 'GET', '/api/v1/domains', {
+        token: await service.token(),
+      });
+
+      assert.equal(res.status, 200);
+    });
+
+    it('refuses a request without Authorization', () => expectUnauthorized(service, undefined));
+
+    it('refuses another scheme', () => expectUnauthorized(service, 'Basic dXNlcjpwYXNz'));
+
+    it('refuses a token that is not a JWT', () => expectUnauthorized(service, 'Bearer not-a-jwt'));
+
+    it('refuses alg "none"', async () => {
+      const token = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({
+        tenant_id: randomUUID(),
+        exp: inAnHour(),
+      })}.`;
+      await expectUnauthorized(service, bearer(token));
+    });
+
+    it('refuses a token signed with another secret', async () => {
+      const token = await hs256('x'.repeat(40), { tenant_id: randomUUID(), exp: inAnHour() });
+      await expectUnauthorized(service, bearer(token));
+    });
+
+    it('refuses a tampered payload', async () => {
+      const [header, , signature] = (await service.token()).split('.');
+      const forged = base64url({ tenant_id: randomUUID(), exp: inAnHour() });
+      await expectUnauthorized(service, bearer(`${header}.${forged}.${signature}`));
+    });
+
+    it('refuses an expired token', async () => {
+      const token = await hs256(service.secret, {
+        tenant_id: randomUUID(),
+        exp: Math.floor(Date.now() / 1000) - 120,
+      });
+      await expectUnauthorized(service, bearer(token));
+    });
+
+    it('accepts a token expired within the 30 s clock tolerance', async () => {
+      const token = await hs256(service.secret, {
+        tenant_id: randomUUID(),
+        exp: Math.floor(Date.now() / 1000) - 10,
+      });
+      const res = await request(service.url, 'GET', '/api/v1/domains', { token });
+
+      assert.equal(res.status, 200);
+    });
+
+    it('refuses a token without exp', async () => {
+      await expectUnauthorized(service, bearer(await hs256(service.secret, { tenant_id: randomUUID() })));
+    });
+
+    it('refuses a token not valid before a later time', async () => {
+      const token = await hs256(service.secret, {
+        tenant_id: randomUUID(),
+        exp: inAnHour(),
+        nbf: Math.floor(Date.now() / 1000) + 600,
+      });
+      await expectUnauthorized(service, bearer(token));
+    });
+
+    it('refuses a token without tenant_id', async () => {
+      await expectUnauthorized(service, bearer(await hs256(service.secret, { exp: inAnHour() })));
+    });
+
+    it('refuses a tenant_id that is not a UUID', async () => {
+      const token = await hs256(service.secret, { tenant_id: 'tenant-1', exp: inAnHour() });
+      await expectUnauthorized(service, bearer(token));
+    });
+
+    describe('before anything else on /api/v1', () => {
+      it('answers 401 rather than 404 for an unknown route', async () => {
+        const res = await request(service.url, 'GET', '/api/v1/unknown');
+        assert.equal(res.status, 401);
+      });
+
+      it('answers 401 rather than 404 for an unknown domain', async () => {
+        const res = await request(service.url, 'GET', '/api/v1/domains/12345');
+        assert.equal(res.status, 401);
+      });
+
+      it('answers 401 rather than 413 for a large body', async () => {
+        const res = await request(service.url, 'POST', '/api/v1/domains', {
+          body: { domain_name: 'x.com', padding: 'x'.repeat(64 * 1024) },
+        });
+        assert.equal(res.status, 401);
+      });
+
+      it('answers 401 rather than 400 for malformed JSON', async () => {
+        const res = await request(service.url, 'POST', '/api/v1/domains', { body: '{oops' });
+        assert.equal(res.status, 401);
+      });
+
+      it('answers 401 rather than 422 for an invalid body', async () => {
+        const res = await request(service.url, 'POST', '/api/v1/domains', {
+          body: { domain_name: 'not a domain' },
+        });
+        assert.equal(res.status, 401);
+      });
+    });
+
+    it('gives the same answer whatever the cause', async () => {
+      const bodies = await Promise.all(
+        [undefined, 'Bearer x.y.z', bearer(await hs256(service.secret, { exp: inAnHour() }))].map(
+          async (authorization) =>
+            (
+              await request(service.url, 'GET', '/api/v1/domains', {
+                headers: authorization === undefined ? {} : { authorization },
+              })
+            ).body,
+        ),
+      );
+
+      assert.deepEqual(bodies[1], bodies[0]);
+      assert.deepEqual(bodies[2], bodies[0]);
+    });
+  });
+
+  describe('with issuer and audience configured', () => {
+    let service: TestService;
+    const claims = { tenant_id: randomUUID(), exp: inAnHour() };
+
+    before(async () => {
+      service = await startTestService({
+        NUMONIC_JWT_ISSUER: 'https://auth.numonic.test',
+        NUMONIC_JWT_AUDIENCE: 'numonic-domains',
+      });
+    });
+    after(() => service.close());
+
+    it('accepts a token with both', async () => {
+      const token = await hs256(service.secret, {
+        ...claims,
+        iss: 'https://auth.numonic.test',
+        aud: 'numonic-domains',
+      });
+      const res = await request(service.url, 'GET', '/api/v1/domains', { token });
+
+      assert.equal(res.status, 200);
+    });
+
+    it('refuses a wrong issuer', async () => {
+      const token = await hs256(service.secret, { ...claims, iss: 'https://evil', aud: 'numonic-domains' });
+      await expectUnauthorized(service, `Bearer ${token}`);
+    });
+
+    it('refuses a wrong audience', async () => {
+      const token = await hs256(service.secret, {
+        ...claims,
+        iss: 'https://auth.numonic.test',
+        aud: 'someone-else',
+      });
+      await expectUnauthorized(service, `Bearer ${token}`);
+    });
+
+    it('refuses a token without them', async () => {
+      await expectUnauthorized(service, `Bearer ${await hs256(service.secret, claims)}`);
+    });
+  });
+
+  describe('with a JWKS URL', () => {
+    let service: TestService;
+    let jwks: { url: string; close(): Promise<void> };
+    const keys: Record<string, { privateKey: CryptoKey; publicKey: CryptoKey; kid: string }> = {};
+
+    before(async () => {
+      const published: JWK[] = [];
+      for (const alg of ['RS256', 'ES256', 'EdDSA']) {
+        const pair = await generateKeyPair(alg, { extractable: true });
+        keys[alg] = { ...pair, kid: `key-${alg}` };
+        published.push({ ...(await exportJWK(pair.publicKey)), kid: `key-${alg}`, alg });
+      }
+      jwks = await serveJwks(published);
+      service = await startTestService({ NUMONIC_JWKS_URL: jwks.url });
+    });
+    after(async () => {
+      await service.close();
+      await jwks.close();
+    });
+
+    for (const alg of ['RS256', 'ES256', 'EdDSA']) {
+      it(`accepts an ${alg} token signed by a published key`, async () => {
+        const { privateKey, kid } = keys[alg]!;
+        const token = await new SignJWT({ tenant_id: randomUUID() })
+          .setProtectedHeader({ alg, kid })
+          .setExpirationTime('5m')
+          .sign(privateKey);
+        const res = await request(service.url, 'GET', '/api/v1/domains', { token });
+
+        assert.equal(res.status, 200);
+      });
+    }
+
+    it('refuses HS256 signed with the RSA public key as the secret', async () => {
+      const { publicKey, kid } = keys.RS256!;
+      const pem = await exportSPKI(publicKey);
+      const header = base64url({ alg: 'HS256', typ: 'JWT', kid });
+      const payload = base64url({ tenant_id: randomUUID(), exp: inAnHour() });
+      const signature = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
+
+      await expectUnauthorized(service, `Bearer ${header}.${payload}.${signature}`);
+    });
+
+    it('refuses a token signed by a key that is not published', async () => {
+      const stranger = await generateKeyPair('RS256');
+      const token = await new SignJWT({ tenant_id: randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', kid: 'key-RS256' })
+        .setExpirationTime('5m')
+        .sign(stranger.privateKey);
+
+      await expectUnauthorized(service, `Bearer ${token}`);
+    });
+
+    it('refuses an RS256 token without exp', async () => {
+      const { privateKey, kid } = keys.RS256!;
+      const token = await new SignJWT({ tenant_id: randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', kid })
+        .sign(privateKey);
+
+      await expectUnauthorized(service, `Bearer ${token}`);
+    });
+  });
+});
