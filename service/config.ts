@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import { z } from 'zod';
 
 // Configuration is read from the environment once, at start-up, and nowhere else. Every bad or
@@ -13,9 +15,14 @@ const optionalText = z
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-zA-Z.:-]+?)(:\d{1,5})?$/, 'expected host[:port]');
+/** `ip`, `ip:port` or `[ipv6]:port`: the resolver (c-ares) takes addresses, never host names. */
+const dnsServer = z.string().refine((server) => {
+  const bracketed = /^\[(.+)\](?::\d{1,5})?$/.exec(server);
+  if (bracketed !== null) {
+    return isIP(bracketed[1] ?? '') === 6;
+  }
+  return isIP(server) !== 0 || isIP(server.replace(/:\d{1,5}$/, '')) === 4;
+}, 'expected ip, ip:port or [ipv6]:port (an address, not a host name)');
 
 const envSchema = z.object({
   NODE_ENV: optionalText,
@@ -40,7 +47,7 @@ const envSchema = z.object({
     z
       .string()
       .transform((value) => value.split(',').map((server) => server.trim()))
-      .pipe(z.array(hostPort))
+      .pipe(z.array(dnsServer))
       .optional(),
   ),
   NUMONIC_DNS_TIMEOUT_MS: integer(2000, 100, 60_000),

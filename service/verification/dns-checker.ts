@@ -8,7 +8,6 @@
 // completes inside c-ares later, unobserved.
 
 import { Resolver } from 'node:dns/promises';
-import { isIP } from 'node:net';
 
 import type { RecordCheck } from '../store/store';
 
@@ -53,7 +52,7 @@ export class DnsChecker implements RecordChecker {
   private readonly resolver: Resolver;
   private readonly timeoutMs: number;
 
-  /** Throws when a server is not an IP address: c-ares takes addresses only, not host names. */
+  /** `servers` are addresses, as `loadConfig` checked them (c-ares takes no host names). */
   constructor(options: DnsCheckerOptions) {
     this.timeoutMs = options.timeoutMs;
     this.resolver = new Resolver({
@@ -62,13 +61,6 @@ export class DnsChecker implements RecordChecker {
     });
 
     if (options.servers !== undefined) {
-      const named = options.servers.filter((server) => !isAddress(server));
-      if (named.length > 0) {
-        throw new Error(
-          `NUMONIC_DNS_SERVERS: ${named.join(', ')} is not an IP address; give each server as ` +
-            'ip, ip:port or [ipv6]:port.',
-        );
-      }
       this.resolver.setServers([...options.servers]);
     }
   }
@@ -111,15 +103,6 @@ export class DnsChecker implements RecordChecker {
 
 function comparable(type: ExpectedRecord['type'], value: string): string {
   return type === 'CNAME' ? value.trim().replace(/\.$/, '').toLowerCase() : value;
-}
-
-/** `ip`, `ip:port` or `[ipv6]:port`, the forms `Resolver.setServers` accepts. */
-function isAddress(server: string): boolean {
-  const bracketed = /^\[(.+)\](?::\d+)?$/.exec(server);
-  if (bracketed !== null) {
-    return isIP(bracketed[1] ?? '') === 6;
-  }
-  return isIP(server) !== 0 || isIP(server.replace(/:\d+$/, '')) === 4;
 }
 
 /** `promise`'s value, or undefined once `ms` have passed without one. */

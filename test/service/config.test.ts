@@ -40,6 +40,19 @@ describe('loadConfig', () => {
     assert.deepEqual(config.dns.servers, ['127.0.0.1:5353', '1.1.1.1']);
   });
 
+  it('refuses a DNS server given by host name, since the resolver takes addresses only', () => {
+    const problems = problemsOf({ NUMONIC_DNS_SERVERS: '127.0.0.1:5353,dns.google:53' });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^NUMONIC_DNS_SERVERS/);
+  });
+
+  it('accepts IPv6 DNS servers with and without a port', () => {
+    const config = loadConfig({ NUMONIC_DNS_SERVERS: '[::1]:5353,::1' });
+
+    assert.deepEqual(config.dns.servers, ['[::1]:5353', '::1']);
+  });
+
   it('names every bad variable at once', () => {
     const problems = problemsOf({
       PORT: '99999',
