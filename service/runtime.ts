@@ -8,9 +8,11 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { loadOrCreateDevSecret } from './dev-token';
 import { DomainsService } from './domains/domains-service';
+import { KeyedMutex } from './domains/keyed-mutex';
 import { createLogger, type Logger } from './logger';
 import { AwsSesIdentities } from './ses/aws';
 import type { SesIdentities } from './ses/identities';
+import { OrphanSweeper } from './ses/orphan-sweeper';
 import { SimulatedSesIdentities } from './ses/simulated';
 import { openJsonFileStore } from './store/json-file-store';
 import type { DomainStore } from './store/store';
@@ -39,9 +41,13 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export function createSesIdentities(config: Config, logger: Logger): SesIdentities {
+export function createSesIdentities(
+  config: Config,
+  logger: Logger,
+  store: DomainStore,
+): SesIdentities {
   if (config.ses.mode === 'aws') {
-    return new AwsSesIdentities(config.ses, logger);
+    return new AwsSesIdentities(config.ses, logger, store);
   }
   return new SimulatedSesIdentities({
     region: config.ses.region,
@@ -67,13 +73,21 @@ export async function startService(
     if (devSecret) {
       jwtSecret = await loadOrCreateDevSecret(config.dataFile);
     }
-    ses = overrides.ses ?? createSesIdentities(config, logger);
+    ses = overrides.ses ?? createSesIdentities(config, logger, store);
     await ses.start();
   } catch (error) {
     await store.close();
     throw error;
   }
 
+  const names = new KeyedMutex();
+  const sweeper = new OrphanSweeper({
+    store,
+    ses,
+    logger,
+    names,
+    intervalMs: config.ses.orphanRetrySeconds * 1000,
+  });
   const verifier = new Verifier({ store, ses, dns, clock, logger });
   const domains = new DomainsService({
     store,
@@ -83,6 +97,7 @@ export async function startService(
     configurationSet: config.ses.configurationSet,
     verifier,
     verifyPerMinute: config.verifyPerMinute,
+    names,
   });
   const authenticator = createAuthenticator({ jwt: { ...config.jwt, secret: jwtSecret }, clock });
   const app = createApp({ config, domains, authenticator, clock, logger });
@@ -94,6 +109,9 @@ export async function startService(
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const reconciler = new Reconciler({ store, verifier, clock, logger, ...config.reconcile });
   reconciler.start();
+  // Orphans are retried in the background: a slow SES must not hold up start-up.
+  void sweeper.sweep();
+  sweeper.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -101,7 +119,8 @@ export async function startService(
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await stopped;
-      await reconciler.stop();
+      await Promise.all([reconciler.stop(), sweeper.stop()]);
+      ses.close();
       await store.close();
     })();
     return closing;

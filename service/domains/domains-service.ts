@@ -17,10 +17,12 @@ export interface DomainsServiceDeps {
   verifier: Pick<Verifier, 'refresh'>;
   /** Verify-now calls allowed per domain per minute (`NUMONIC_VERIFY_PER_MINUTE`). */
   verifyPerMinute: number;
+  /**
+   * The per-name lock, shared with the orphan sweeper so that it never deletes the identity of a
+   * registration in progress.
+   */
+  names?: KeyedMutex;
 }
-
-/** Attempts at deleting an identity whose record could not be stored, before it becomes an orphan. */
-const DISCARD_ATTEMPTS = 3;
 
 /**
  * The domains feature: the business rules between the HTTP handlers, SES and the store. A domain
@@ -29,11 +31,12 @@ const DISCARD_ATTEMPTS = 3;
  * the record if SES fails, so the call can be retried.
  */
 export class DomainsService {
-  private readonly names = new KeyedMutex();
+  private readonly names: KeyedMutex;
   private readonly verifyLimit: RateLimiter;
 
   constructor(private readonly deps: DomainsServiceDeps) {
     this.verifyLimit = new RateLimiter(deps.verifyPerMinute, deps.clock);
+    this.names = deps.names ?? new KeyedMutex();
   }
 
   async register(tenantId: string, name: string): Promise<DomainRecord> {
@@ -110,18 +113,17 @@ export class DomainsService {
   }
 
   /**
-   * Deletes an identity whose record could not be stored. When SES keeps refusing, the name goes to
+   * Deletes an identity whose record could not be stored. One call: the SES client already retries
+   * with backoff, and the name's lock is held meanwhile. When SES still refuses, the name goes to
    * the persisted orphan list, which the orphan sweeper retries until SES confirms the delete.
    */
   private async discardIdentity(name: string): Promise<void> {
     const { ses, store, logger } = this.deps;
-    for (let attempt = 1; attempt <= DISCARD_ATTEMPTS; attempt += 1) {
-      try {
-        await ses.delete(name);
-        return;
-      } catch (error) {
-        logger.warn({ domain: name, attempt, err: error }, 'could not delete unstored identity');
-      }
+    try {
+      await ses.delete(name);
+      return;
+    } catch (error) {
+      logger.warn({ domain: name, err: error }, 'could not delete unstored identity');
     }
 
     try {

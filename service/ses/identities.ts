@@ -17,6 +17,12 @@ export interface IdentityStatus {
   /** SES's raw identity status (`PENDING`, `SUCCESS`, ...), for logs and troubleshooting. */
   sesStatus: string;
   dkimStatus?: string;
+  /** SES's own account of its last DNS check (`VerificationInfo`), when it has one. */
+  verificationInfo?: {
+    errorType?: string;
+    lastCheckedAt?: string;
+    lastSuccessAt?: string;
+  };
 }
 
 /**
@@ -32,4 +38,6 @@ export interface SesIdentities {
   /** Removes the identity; one SES does not know counts as removed. */
   delete(domainName: string): Promise<void>;
   status(domainName: string): Promise<IdentityStatus>;
+  /** Releases connections; called once when the service stops. */
+  close(): void;
 }

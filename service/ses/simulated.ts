@@ -49,6 +49,8 @@ export class SimulatedSesIdentities implements SesIdentities {
     return { verificationStatus: 'Pending', sesStatus: 'PENDING' };
   }
 
+  close(): void {}
+
   private async latency(): Promise<void> {
     if (this.delayMs > 0) {
       await sleep(this.delayMs);

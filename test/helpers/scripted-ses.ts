@@ -48,6 +48,8 @@ export class ScriptedSes implements SesIdentities {
 
   async delete(_domainName: string): Promise<void> {}
 
+  close(): void {}
+
   async status(domainName: string): Promise<IdentityStatus> {
     this.calls.push(performance.now());
     this.names.push(domainName);

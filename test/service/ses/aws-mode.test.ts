@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { startFakeAws, type FakeAws } from '../../helpers/fake-aws';
+import { request } from '../../helpers/http';
+import { startTestService, type TestService } from '../../helpers/service';
+
+// The real service in `aws` mode, through HTTP, against the fake SES and STS. Whatever SES does,
+// a domain exists in both places or in neither: every test ends by comparing the fake's
+// identities with the store's file.
+
+const ENV = {
+  NUMONIC_SES_MODE: 'aws',
+  NUMONIC_CONFIGURATION_SET: 'numonic-test',
+  NUMONIC_SES_TIMEOUT_MS: '300',
+  NUMONIC_SES_MAX_ATTEMPTS: '3',
+  NUMONIC_ORPHAN_RETRY_SECONDS: '1',
+};
+
+const SERVER_ERROR = { status: 500 };
+
+describe('aws mode', () => {
+  let aws: FakeAws;
+  let restoreEnv: () => void;
+  let service: TestService;
+  let token: string;
+
+  beforeEach(async () => {
+    aws = await startFakeAws({ configurationSets: ['numonic-test'] });
+    restoreEnv = aws.useEnv();
+    service = await startTestService(ENV);
+    token = await service.token();
+  });
+
+  afterEach(async () => {
+    await service?.close();
+    restoreEnv();
+    await aws.close();
+  });
+
+  function register(name = 'example.com') {
+    return request(service.url, 'POST', '/api/v1/domains', { token, body: { domain_name: name } });
+  }
+
+  function remove(id: number) {
+    return request(service.url, 'DELETE', `/api/v1/domains/${id}`, { token });
+  }
+
+  /** Domain names as the store's file holds them: what a restart would find. */
+  function storedNames(): string[] {
+    const document = JSON.parse(readFileSync(service.dataFile, 'utf8')) as {
+      domains: Record<string, { name: string }>;
+    };
+    return Object.values(document.domains).map((domain) => domain.name);
+  }
+
+  /** The invariant: SES and the store hold the same domains (`foreign`: identities not ours). */
+  function assertSesMatchesStore(foreign: string[] = []): void {
+    const inSes = [...aws.identities.keys()].filter((name) => !foreign.includes(name)).sort();
+    const stored = storedNames().sort();
+    assert.deepEqual(inSes, stored, 'SES identities and stored domains differ');
+    for (const name of stored) {
+      assert.ok(service.store.findByName(name), `${name} is on disk but not in memory`);
+    }
+  }
+
+  /** Makes the store's file writes fail, even for root: a folder sits where the temp file goes. */
+  function breakStoreWrites(): () => void {
+    const blocker = `${service.dataFile}.tmp`;
+    mkdirSync(blocker);
+    return () => rmSync(blocker, { recursive: true, force: true });
+  }
+
+  describe('POST /api/v1/domains', () => {
+    it('answers 201 with the records and ARN SES and STS gave', async () => {
+      const response = await register();
+
+      assert.equal(response.status, 201);
+      const identity = aws.identities.get('example.com');
+      assert.ok(identity);
+      assert.equal(
+        response.body.identity_arn,
+        'arn:aws:ses:us-east-1:123456789012:identity/example.com',
+      );
+      assert.equal(response.body.configuration_set_name, 'numonic-test');
+      assert.deepEqual(
+        response.body.dns_records.map((record: { type: string; name: string; value: string }) => ({
+          type: record.type,
+          name: record.name,
+          value: record.value,
+        })),
+        [
+          { type: 'TXT', name: '_amazonses.example.com', value: identity.verificationToken },
+          ...identity.dkimTokens.map((dkim) => ({
+            type: 'CNAME',
+            name: `${dkim}._domainkey.example.com`,
+            value: `${dkim}.dkim.amazonses.com`,
+          })),
+        ],
+      );
+      assertSesMatchesStore();
+    });
+
+    describe('when SES throttles twice', () => {
+      it('retries and answers 201', async () => {
+        aws.inject('CreateEmailIdentity', { throttle: true }, { throttle: true });
+
+        const response = await register();
+
+        assert.equal(response.status, 201);
+        assert.equal(aws.calls.CreateEmailIdentity, 3);
+        assertSesMatchesStore();
+      });
+    });
+
+    describe('when SES keeps failing', () => {
+      it('answers 503 UPSTREAM_UNAVAILABLE and stores nothing', async () => {
+        aws.inject('CreateEmailIdentity', SERVER_ERROR, SERVER_ERROR, SERVER_ERROR);
+
+        const response = await register();
+
+        assert.equal(response.status, 503);
+        assert.equal(response.body.error.code, 'UPSTREAM_UNAVAILABLE');
+        assert.deepEqual(storedNames(), []);
+        assertSesMatchesStore();
+      });
+    });
+
+    describe('when SES answers slower than the timeout', () => {
+      it('answers 503 within the time bound and stores nothing', async () => {
+        const slow = { delayMs: 10_000 };
+        aws.inject('CreateEmailIdentity', slow, slow, slow);
+
+        const started = Date.now();
+        const response = await register();
+        const elapsed = Date.now() - started;
+
+        assert.equal(response.status, 503);
+        // 3 attempts of 300 ms, at most 600 ms of backoff, and room for a slow host.
+        assert.ok(elapsed < 2_500, `took ${elapsed} ms`);
+        assertSesMatchesStore();
+      });
+    });
+
+    describe('when SES fails after creating the identity', () => {
+      it('answers 503 and SES keeps nothing', async () => {
+        aws.inject('VerifyDomainIdentity', SERVER_ERROR, SERVER_ERROR, SERVER_ERROR);
+
+        const response = await register();
+
+        assert.equal(response.status, 503);
+        assert.equal(aws.identities.size, 0);
+        assertSesMatchesStore();
+      });
+    });
+
+    describe('when SES already has the identity', () => {
+      it('answers 409 CONFLICT, stores nothing and leaves the identity alone', async () => {
+        const theirs = aws.addIdentity('example.com', [{ Key: 'team', Value: 'marketing' }]);
+        const before = structuredClone(theirs);
+
+        const response = await register();
+
+        assert.equal(response.status, 409);
+        assert.equal(response.body.error.code, 'CONFLICT');
+        assert.deepEqual(aws.identities.get('example.com'), before);
+        assertSesMatchesStore(['example.com']);
+      });
+    });
+
+    describe('when the store write fails after SES created the identity', () => {
+      it('deletes the identity again and stores nothing', async () => {
+        const repair = breakStoreWrites();
+
+        const response = await register();
+        repair();
+
+        assert.equal(response.status, 500);
+        assert.equal(aws.calls.DeleteEmailIdentity, 1);
+        assertSesMatchesStore();
+        assert.equal((await register()).status, 201);
+        assertSesMatchesStore();
+      });
+    });
+
+    describe('when the store write fails and SES refuses that delete too', () => {
+      it('keeps the name as an orphan that the sweeper deletes later', async () => {
+        const repair = breakStoreWrites();
+        // Every attempt of the clean-up's delete fails (the SDK's 3); the store heals meanwhile,
+        // so the orphan list can be written.
+        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
+        aws.onCall('DeleteEmailIdentity', repair);
+
+        const response = await register();
+
+        assert.equal(response.status, 500);
+        assert.deepEqual(service.store.listOrphans(), ['example.com']);
+        assert.ok(aws.identities.has('example.com'));
+
+        const deadline = Date.now() + 5_000;
+        while (aws.identities.size > 0 && Date.now() < deadline) {
+          await sleep(50);
+        }
+        assert.equal(aws.pendingFaults('DeleteEmailIdentity'), 0);
+        assert.deepEqual(service.store.listOrphans(), []);
+        assertSesMatchesStore();
+      });
+    });
+  });
+
+  describe('DELETE /api/v1/domains/:id', () => {
+    it('removes the identity and the record', async () => {
+      const { body } = await register();
+
+      const response = await remove(body.domain_id);
+
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body, { success: true });
+      assert.equal(aws.identities.size, 0);
+      assertSesMatchesStore();
+    });
+
+    describe('when SES no longer has the identity', () => {
+      it('counts it as removed and deletes the record', async () => {
+        const { body } = await register();
+        aws.identities.delete('example.com');
+
+        const response = await remove(body.domain_id);
+
+        assert.equal(response.status, 200);
+        assertSesMatchesStore();
+      });
+    });
+
+    describe('when SES keeps failing', () => {
+      it('answers 503, keeps the record, and a retry deletes both', async () => {
+        const { body } = await register();
+        aws.inject('DeleteEmailIdentity', SERVER_ERROR, SERVER_ERROR, SERVER_ERROR);
+
+        const failed = await remove(body.domain_id);
+
+        assert.equal(failed.status, 503);
+        assert.equal(failed.body.error.code, 'UPSTREAM_UNAVAILABLE');
+        const kept = await request(service.url, 'GET', `/api/v1/domains/${body.domain_id}`, {
+          token,
+        });
+        assert.equal(kept.status, 200);
+        assertSesMatchesStore();
+
+        const retried = await remove(body.domain_id);
+
+        assert.equal(retried.status, 200);
+        assertSesMatchesStore();
+      });
+    });
+  });
+});
