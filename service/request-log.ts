@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
 
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 
 import type { Logger } from './logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The matched route pattern (`/api/v1/domains/:id`), never the path with its ids; null if none. */
+function routeOf(req: Request): string | null {
+  if (req.route === undefined) {
+    return null;
+  }
+  const pattern = `${req.baseUrl}${String(req.route.path)}`;
+  return pattern.length > 1 ? pattern.replace(/\/$/, '') : pattern;
+}
 
 /**
  * One log line per request, written when the response finishes. The fields are an allow-list:
@@ -25,7 +34,7 @@ export function requestLog(logger: Logger): RequestHandler {
       logger.info({
         request_id: requestId,
         method: req.method,
-        route: req.route === undefined ? null : `${req.baseUrl}${String(req.route.path)}`,
+        route: routeOf(req),
         status: res.statusCode,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         tenant_id: res.locals.tenantId,

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+
+import { pino } from 'pino';
+
+import { request } from '../helpers/http';
+import { startTestService, type TestService } from '../helpers/service';
+
+describe('the request log', () => {
+  let service: TestService;
+  let lines: Record<string, unknown>[];
+  let raw: string;
+
+  before(async () => {
+    lines = [];
+    raw = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        raw += chunk.toString();
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    service = await startTestService({}, { logger: pino({ level: 'info' }, sink) });
+  });
+  after(() => service.close());
+
+  async function logOf(send: () => Promise<unknown>): Promise<Record<string, unknown>> {
+    const before = lines.length;
+    await send();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(lines.length, before + 1, 'expected exactly one line for the request');
+    return lines[lines.length - 1]!;
+  }
+
+  it('writes one line per request with method, route pattern, status, duration and request id', async () => {
+    const token = await service.token();
+    const created = await request(service.url, 'POST', '/api/v1/domains', {
+      token,
+      body: { domain_name: 'logged.com' },
+    });
+    const line = await logOf(() =>
+      request(service.url, 'GET', `/api/v1/domains/${created.body.domain_id}`, { token }),
+    );
+
+    assert.equal(line.method, 'GET');
+    assert.equal(line.route, '/api/v1/domains/:id');
+    assert.equal(line.status, 200);
+    assert.equal(typeof line.duration_ms, 'number');
+    assert.match(String(line.request_id), /^[0-9a-f-]{36}$/);
+  });
+
+  it('records the error code of a failed request', async () => {
+    const line = await logOf(async () =>
+      request(service.url, 'GET', '/api/v1/domains/999999', { token: await service.token() }),
+    );
+
+    assert.equal(line.status, 404);
+    assert.equal(line.error_code, 'NOT_FOUND');
+  });
+
+  it('echoes a sane X-Request-Id', async () => {
+    const line = await logOf(() =>
+      request(service.url, 'GET', '/healthz', { headers: { 'x-request-id': 'trace-42' } }),
+    );
+
+    assert.equal(line.request_id, 'trace-42');
+  });
+
+  it('never writes a bearer token, valid or not', async () => {
+    const valid = await service.token();
+    const forged = `${valid.slice(0, -6)}AAAAAA`;
+    await logOf(() => request(service.url, 'GET', '/api/v1/domains', { token: valid }));
+    await logOf(() => request(service.url, 'GET', '/api/v1/domains', { token: forged }));
+
+    assert.ok(!raw.includes(valid.split('.')[2]!), 'the valid token reached the log');
+    assert.ok(!raw.includes(forged.split('.')[2]!), 'the forged token reached the log');
+    assert.doesNotMatch(raw, /authorization/i);
+  });
+});
