@@ -1,16 +1,17 @@
 // The syntactic domain-name rules, shared by the service and the Pulumi provider's `check`.
 //
-// This module is captured by value into the provider text that Pulumi serializes, so it must stay
-// free of dependencies beyond node built-ins (required without the `node:` prefix, which the
-// serializer does not recognise as built-in) and must keep no state at module level: every
-// constant lives inside the functions. The public-suffix rule needs a list package, so the service
-// adds it on top (see `public-suffix.ts`).
+// This module is captured into the provider text that Pulumi serializes, so it must stay free of
+// dependencies beyond node built-ins and keep no state at module level. Nothing used inside the
+// functions may be exported either: TypeScript turns such a use into `exports.NAME`, the serializer
+// then captures the whole module, and once the package is installed under node_modules it writes
+// that as a `require()` of a path our `exports` map refuses. The public-suffix rule needs a list
+// package, so the service adds it on top (see `public-suffix.ts`).
 
 import { isIP } from 'net';
 import { domainToASCII } from 'url';
 
 /** Longest normalized name: leaves room for `<32-char token>._domainkey.` within 253 characters. */
-export const MAX_DOMAIN_LENGTH = 209;
+const MAX_DOMAIN_LENGTH = 209;
 
 export type DomainNameResult = { ok: true; name: string } | { ok: false; message: string };
 
