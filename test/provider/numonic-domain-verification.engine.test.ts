@@ -11,7 +11,8 @@ import {
   type ProviderHost,
   type Props,
 } from '../helpers/provider-host';
-import { startTestService } from '../helpers/service';
+import { TestDnsServer } from '../helpers/dns-server';
+import { startTestService, type TestService } from '../helpers/service';
 import { errorBody, sendJson, startStubApi, type StubApi, type StubHandler } from './stub-api';
 
 const TYPE = 'pulumi-nodejs:dynamic/numonic:NumonicDomainVerification';
@@ -207,6 +208,60 @@ describe('NumonicDomainVerification over the engine protocol', function () {
       } finally {
         await service.close();
       }
+    });
+  });
+
+  describe('against the real service and a DNS server on loopback', () => {
+    let dns: TestDnsServer;
+    let service: TestService;
+    let token: string;
+    let registered: { domain_id: number; dns_records: Props[] };
+
+    before(async () => {
+      dns = await TestDnsServer.start();
+      service = await startTestService({ NUMONIC_DNS_SERVERS: dns.address });
+      token = await service.token();
+      const { body } = await request(service.url, 'POST', '/api/v1/domains', {
+        token,
+        body: { domain_name: 'mail.yourapp.com' },
+      });
+      registered = body;
+    });
+    after(async () => {
+      await service.close();
+      await dns.close();
+    });
+
+    const verify = () =>
+      host.create({
+        domainId: registered.domain_id,
+        apiUrl: service.url,
+        apiToken: token,
+        timeoutSeconds: 1,
+        pollIntervalSeconds: 0.1,
+      });
+
+    it('fails before the records are served, saying which record is wrong and what DNS found', async () => {
+      const [txt, wrong, ...rest] = registered.dns_records as { name: string; value: string }[];
+      dns.publish(rest.map((record) => ({ ...record, type: 'CNAME' })));
+      dns.setCname(wrong!.name, 'elsewhere.example.net');
+
+      const error = await failureOf(verify());
+
+      assert.match(error.message, new RegExp(`TXT ${txt!.name}.*pending`));
+      assert.match(error.message, new RegExp(`CNAME ${wrong!.name}.*mismatch.*elsewhere\\.example\\.net`));
+      assert.equal(error.message.match(/^  (TXT|CNAME) /gm)?.length, 2);
+    });
+
+    it('succeeds once every record is served', async () => {
+      dns.clear();
+      dns.publish(registered.dns_records as { type: string; name: string; value: string }[]);
+
+      const created = await verify();
+
+      assert.equal(created.properties.verificationStatus, 'Success');
+      assert.equal(created.properties.domainName, 'mail.yourapp.com');
+      assert.match(String(created.properties.verifiedAt), /^\d{4}-\d{2}-\d{2}T/);
     });
   });
 
