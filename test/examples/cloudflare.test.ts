@@ -4,38 +4,23 @@ import {
   FAKE_DOMAIN,
   UNKNOWN,
   resourcesOfType,
-  runProgram,
+  runExample,
+  VERIFICATION_TYPE,
   type ProgramRun,
-  type ProgramRunOptions,
 } from '../helpers/pulumi-program';
 
 // Each run loads examples/cloudflare in its own `node` under mocked Pulumi engine calls: see
 // test/helpers/pulumi-program.ts for why a child process.
 
 const RECORD = 'cloudflare:index/dnsRecord:DnsRecord';
-const VERIFICATION = 'pulumi-nodejs:dynamic/numonic:NumonicDomainVerification';
-const PROJECT = 'numonic-cloudflare';
 const ZONE_ID = '023e105f4ecef8ad9ca31a8372d0c353';
-
-function cloudflare(config: Record<string, string>, options: Partial<ProgramRunOptions> = {}) {
-  const keyed = Object.entries({ domainName: FAKE_DOMAIN.domainName, ...config }).map(
-    ([key, value]) => [`${PROJECT}:${key}`, value],
-  );
-  return runProgram({
-    program: 'examples/cloudflare/index.js',
-    project: PROJECT,
-    config: Object.fromEntries(keyed),
-    domain: FAKE_DOMAIN,
-    ...options,
-  });
-}
 
 describe('examples/cloudflare', () => {
   describe('with zoneId set', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await cloudflare({ zoneId: ZONE_ID });
+      run = await runExample('cloudflare', { zoneId: ZONE_ID });
     });
 
     it('runs without errors', () => {
@@ -82,7 +67,7 @@ describe('examples/cloudflare', () => {
     });
 
     it('makes the verification depend on all four records', () => {
-      const [verification] = resourcesOfType(run, VERIFICATION);
+      const [verification] = resourcesOfType(run, VERIFICATION_TYPE);
       const recordUrns = resourcesOfType(run, RECORD).map((record) => record.urn);
 
       assert.ok(verification);
@@ -105,7 +90,7 @@ describe('examples/cloudflare', () => {
 
   describe('with ttl set', () => {
     it('gives every record that TTL', async () => {
-      const run = await cloudflare({ zoneId: ZONE_ID, ttl: '3600' });
+      const run = await runExample('cloudflare', { zoneId: ZONE_ID, ttl: '3600' });
 
       assert.deepEqual(
         resourcesOfType(run, RECORD).map(({ inputs }) => inputs.ttl),
@@ -118,7 +103,7 @@ describe('examples/cloudflare', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await cloudflare({ zoneId: ZONE_ID }, { preview: true, domain: undefined });
+      run = await runExample('cloudflare', { zoneId: ZONE_ID }, { preview: true, domain: undefined });
     });
 
     it('still registers all four records and the verification', () => {
@@ -144,7 +129,7 @@ describe('examples/cloudflare', () => {
     });
 
     it('already makes the verification depend on all four records', () => {
-      const [verification] = resourcesOfType(run, VERIFICATION);
+      const [verification] = resourcesOfType(run, VERIFICATION_TYPE);
       const recordUrns = resourcesOfType(run, RECORD).map((record) => record.urn);
 
       assert.deepEqual(
@@ -156,7 +141,7 @@ describe('examples/cloudflare', () => {
 
   describe('without zoneId', () => {
     it('fails naming the missing key', async () => {
-      const run = await cloudflare({});
+      const run = await runExample('cloudflare', {});
 
       assert.equal(run.resources.length, 0);
       assert.match(run.errors.join('\n'), /zoneId/);

@@ -4,38 +4,23 @@ import {
   FAKE_DOMAIN,
   UNKNOWN,
   resourcesOfType,
-  runProgram,
+  runExample,
+  DOMAIN_TYPE,
+  VERIFICATION_TYPE,
   type ProgramRun,
-  type ProgramRunOptions,
 } from '../helpers/pulumi-program';
 
 // Each run loads examples/route53 in its own `node` under mocked Pulumi engine calls: see
 // test/helpers/pulumi-program.ts for why a child process.
 
 const RECORD = 'aws:route53/record:Record';
-const DOMAIN = 'pulumi-nodejs:dynamic/numonic:NumonicDomain';
-const VERIFICATION = 'pulumi-nodejs:dynamic/numonic:NumonicDomainVerification';
-const PROJECT = 'numonic-route53';
-
-function route53(config: Record<string, string>, options: Partial<ProgramRunOptions> = {}) {
-  const keyed = Object.entries({ domainName: FAKE_DOMAIN.domainName, ...config }).map(
-    ([key, value]) => [`${PROJECT}:${key}`, value],
-  );
-  return runProgram({
-    program: 'examples/route53/index.js',
-    project: PROJECT,
-    config: Object.fromEntries(keyed),
-    domain: FAKE_DOMAIN,
-    ...options,
-  });
-}
 
 describe('examples/route53', () => {
   describe('with zoneId set', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await route53({ zoneId: 'Z0123456789ABC' });
+      run = await runExample('route53', { zoneId: 'Z0123456789ABC' });
     });
 
     it('runs without errors', () => {
@@ -43,7 +28,7 @@ describe('examples/route53', () => {
     });
 
     it('registers the domain with the configured domainName', () => {
-      const [domain, ...others] = resourcesOfType(run, DOMAIN);
+      const [domain, ...others] = resourcesOfType(run, DOMAIN_TYPE);
 
       assert.equal(others.length, 0);
       assert.equal(domain?.inputs.domainName, FAKE_DOMAIN.domainName);
@@ -99,7 +84,7 @@ describe('examples/route53', () => {
     });
 
     it('makes the verification depend on all four records', () => {
-      const [verification] = resourcesOfType(run, VERIFICATION);
+      const [verification] = resourcesOfType(run, VERIFICATION_TYPE);
       const recordUrns = resourcesOfType(run, RECORD).map((record) => record.urn);
 
       assert.ok(verification);
@@ -125,7 +110,7 @@ describe('examples/route53', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await route53({ zoneName: 'yourapp.com', ttl: '300', allowOverwrite: 'true' });
+      run = await runExample('route53', { zoneName: 'yourapp.com', ttl: '300', allowOverwrite: 'true' });
     });
 
     it('looks the public hosted zone up by name', () => {
@@ -154,7 +139,7 @@ describe('examples/route53', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await route53({ zoneId: 'Z0123456789ABC' }, { preview: true, domain: undefined });
+      run = await runExample('route53', { zoneId: 'Z0123456789ABC' }, { preview: true, domain: undefined });
     });
 
     it('still registers all four records and the verification', () => {
@@ -180,7 +165,7 @@ describe('examples/route53', () => {
     });
 
     it('already makes the verification depend on all four records', () => {
-      const [verification] = resourcesOfType(run, VERIFICATION);
+      const [verification] = resourcesOfType(run, VERIFICATION_TYPE);
       const recordUrns = resourcesOfType(run, RECORD).map((record) => record.urn);
 
       assert.deepEqual(
@@ -192,7 +177,7 @@ describe('examples/route53', () => {
 
   describe('without zoneId or zoneName', () => {
     it('fails naming both ways to set the zone', async () => {
-      const run = await route53({});
+      const run = await runExample('route53', {});
 
       assert.equal(run.resources.length, 0);
       assert.match(run.errors.join('\n'), /zoneId.*zoneName/);
@@ -201,7 +186,7 @@ describe('examples/route53', () => {
 
   describe('with both zoneId and zoneName', () => {
     it('fails rather than choosing one', async () => {
-      const run = await route53({ zoneId: 'Z0123456789ABC', zoneName: 'yourapp.com' });
+      const run = await runExample('route53', { zoneId: 'Z0123456789ABC', zoneName: 'yourapp.com' });
 
       assert.equal(run.resources.length, 0);
       assert.match(run.errors.join('\n'), /either zoneId or zoneName, not both/);

@@ -124,6 +124,32 @@ export function runProgram(options: ProgramRunOptions): Promise<ProgramRun> {
   });
 }
 
+/** The type tokens of the two dynamic resources, as the engine sees them. */
+export const DOMAIN_TYPE = 'pulumi-nodejs:dynamic/numonic:NumonicDomain';
+export const VERIFICATION_TYPE = 'pulumi-nodejs:dynamic/numonic:NumonicDomainVerification';
+
+/**
+ * Runs `examples/<name>` as its own project (`numonic-<name>`) with `config` keys in that project's
+ * namespace, `domainName` defaulting to {@link FAKE_DOMAIN}'s.
+ */
+export function runExample(
+  name: 'route53' | 'cloudflare',
+  config: Record<string, string>,
+  options: Partial<ProgramRunOptions> = {},
+): Promise<ProgramRun> {
+  const project = `numonic-${name}`;
+  const keyed = Object.entries({ domainName: FAKE_DOMAIN.domainName, ...config }).map(
+    ([key, value]) => [`${project}:${key}`, value],
+  );
+  return runProgram({
+    program: `examples/${name}/index.js`,
+    project,
+    config: Object.fromEntries(keyed),
+    domain: FAKE_DOMAIN,
+    ...options,
+  });
+}
+
 /** The resources of one type token, in registration order. */
 export function resourcesOfType(run: ProgramRun, type: string): RegisteredResource[] {
   return run.resources.filter((resource) => resource.type === type);
