@@ -256,8 +256,7 @@ function serviceError(
   }
 
   const error = (body as { error?: unknown } | undefined)?.error as
-    | { code?: unknown; message?: unknown; details?: unknown }
-    | undefined;
+    { code?: unknown; message?: unknown; details?: unknown } | undefined;
   const sentCode = typeof error?.code === 'string' ? error.code : undefined;
   const sentMessage = typeof error?.message === 'string' ? error.message : undefined;
   const details = Array.isArray(error?.details)

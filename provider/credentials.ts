@@ -68,10 +68,7 @@ export function readStackCredentials(req: ConfigureRequest): StackCredentials {
  * const target = resolveCredentials(olds, stack);
  * await requestJson(target, 'DELETE', `/api/v1/domains/${id}`);
  */
-export function resolveCredentials(
-  inputs: CredentialInputs,
-  stack: StackCredentials,
-): ApiTarget {
+export function resolveCredentials(inputs: CredentialInputs, stack: StackCredentials): ApiTarget {
   const pick = (...values: unknown[]): string | undefined => {
     for (const value of values.map(lib.plainValue)) {
       if (typeof value === 'string' && value.trim() !== '') {

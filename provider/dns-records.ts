@@ -76,9 +76,11 @@ export interface DomainRecordOutputs {
  * recordOutputs(domain).dkimRecords.length // 3
  */
 export function recordOutputs(domain: ApiDomain): DomainRecordOutputs {
-  const dnsRecords = (domain.dns_records ?? []).map(
-    (record): NumonicDnsRecord => ({ type: record.type, name: record.name, value: record.value }),
-  );
+  const dnsRecords = (domain.dns_records ?? []).map((record): NumonicDnsRecord => ({
+    type: record.type,
+    name: record.name,
+    value: record.value,
+  }));
 
   const verificationName = `_amazonses.${domain.domain_name}`;
   const verificationRecord = dnsRecords.find(

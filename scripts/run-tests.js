@@ -30,17 +30,20 @@ const suites = findSuites(root)
 const mocha = new Mocha({ timeout: 30_000, slow: 2_000, reporter: 'spec' });
 for (const suite of suites) mocha.addFile(suite);
 
-mocha.loadFilesAsync().then(() => {
-  const runner = mocha.run((failures) => {
-    const { passes = 0, failures: failed = 0 } = runner.stats ?? {};
-    const ran = passes + failed;
-    console.log(`\n${passes} passed, ${failed} failed`);
-    process.exitCode = failures > 0 || ran === 0 ? 1 : 0;
-    // Suites close what they open; this only guards CI against a stray handle keeping it alive.
-    setTimeout(() => process.exit(process.exitCode), 2_000).unref();
-  });
-}, (error) => {
-  console.error(error);
-  console.log('\n0 passed, 1 failed');
-  process.exit(1);
-});
+mocha.loadFilesAsync().then(
+  () => {
+    const runner = mocha.run((failures) => {
+      const { passes = 0, failures: failed = 0 } = runner.stats ?? {};
+      const ran = passes + failed;
+      console.log(`\n${passes} passed, ${failed} failed`);
+      process.exitCode = failures > 0 || ran === 0 ? 1 : 0;
+      // Suites close what they open; this only guards CI against a stray handle keeping it alive.
+      setTimeout(() => process.exit(process.exitCode), 2_000).unref();
+    });
+  },
+  (error) => {
+    console.error(error);
+    console.log('\n0 passed, 1 failed');
+    process.exit(1);
+  },
+);

@@ -16,7 +16,10 @@ export async function loadOrCreateDevSecret(dataFile: string): Promise<string> {
   await mkdir(folder, { recursive: true });
 
   try {
-    await writeFile(file, `${randomBytes(48).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+    await writeFile(file, `${randomBytes(48).toString('base64url')}\n`, {
+      flag: 'wx',
+      mode: 0o600,
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
       throw error;

@@ -34,7 +34,11 @@ export function toApiError(error: unknown): ApiError {
   if (parserError.type === 'entity.parse.failed') {
     return new ApiError('BAD_REQUEST', 'The request body is not valid JSON.');
   }
-  if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+  if (
+    typeof parserError.status === 'number' &&
+    parserError.status >= 400 &&
+    parserError.status < 500
+  ) {
     return new ApiError('BAD_REQUEST', 'The request body could not be read.');
   }
 

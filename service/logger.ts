@@ -11,7 +11,13 @@ export function createLogger(level: string): Logger {
     level,
     base: undefined,
     redact: {
-      paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'token', '*.token'],
+      paths: [
+        'authorization',
+        'headers.authorization',
+        'req.headers.authorization',
+        'token',
+        '*.token',
+      ],
       censor: '[redacted]',
     },
   });

@@ -63,7 +63,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           operationId: 'registerDomain',
           requestBody: { required: true, content: json(ref('CreateDomainRequest')) },
           responses: {
-            201: { description: 'Registered; add the DNS records.', content: json(ref('DomainDetail')) },
+            201: {
+              description: 'Registered; add the DNS records.',
+              content: json(ref('DomainDetail')),
+            },
             400: error('Malformed JSON or not application/json (BAD_REQUEST).'),
             409: error('The domain is already registered (CONFLICT).'),
             413: error('Body over 16 KiB (PAYLOAD_TOO_LARGE).'),
@@ -76,7 +79,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary: "List the caller's domains, ascending domain_id",
           operationId: 'listDomains',
           responses: {
-            200: { description: 'The domains.', content: json(jsonSchema(schemas.domainListSchema)) },
+            200: {
+              description: 'The domains.',
+              content: json(jsonSchema(schemas.domainListSchema)),
+            },
             ...authErrors,
           },
         },
@@ -96,7 +102,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary: 'Delete a domain and its SES identity',
           operationId: 'deleteDomain',
           responses: {
-            200: { description: 'Deleted.', content: json(jsonSchema(schemas.deleteResponseSchema)) },
+            200: {
+              description: 'Deleted.',
+              content: json(jsonSchema(schemas.deleteResponseSchema)),
+            },
             404: error('Unknown domain or another tenant’s (NOT_FOUND).'),
             503: error('SES failed; the domain is kept so the call can be retried.'),
             ...authErrors,
@@ -132,7 +141,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary: 'Liveness: the store is open',
           operationId: 'health',
           security: [],
-          responses: { 200: { description: 'OK', content: json(jsonSchema(schemas.healthSchema)) } },
+          responses: {
+            200: { description: 'OK', content: json(jsonSchema(schemas.healthSchema)) },
+          },
         },
       },
     },

@@ -33,13 +33,16 @@ export const dnsRecordSchema = z.object({
   type: z.enum(['TXT', 'CNAME']),
   name: z.string().meta({ description: 'Absolute name, without the trailing dot.' }),
   value: z.string(),
-  status: z.enum(['verified', 'pending', 'mismatch']).optional().meta({
-    description:
-      "The service's own DNS check of this record, absent until one has run. " +
-      'verified: DNS answers the value. ' +
-      'pending: DNS answers nothing yet (no such name, no such record, or no answer in time). ' +
-      'mismatch: DNS answers only other values, listed in found.',
-  }),
+  status: z
+    .enum(['verified', 'pending', 'mismatch'])
+    .optional()
+    .meta({
+      description:
+        "The service's own DNS check of this record, absent until one has run. " +
+        'verified: DNS answers the value. ' +
+        'pending: DNS answers nothing yet (no such name, no such record, or no answer in time). ' +
+        'mismatch: DNS answers only other values, listed in found.',
+    }),
   found: z
     .array(z.string())
     .optional()

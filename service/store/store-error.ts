@@ -8,12 +8,7 @@
  * - `CLOSED`: a change was asked of a store that is closing or closed.
  */
 export type StoreErrorCode =
-  | 'LOCKED'
-  | 'UNREADABLE'
-  | 'CORRUPT'
-  | 'WRITE_FAILED'
-  | 'DUPLICATE_NAME'
-  | 'CLOSED';
+  'LOCKED' | 'UNREADABLE' | 'CORRUPT' | 'WRITE_FAILED' | 'DUPLICATE_NAME' | 'CLOSED';
 
 /**
  * A failure of the JSON-file store. Not an HTTP error: at start-up it stops the service with its

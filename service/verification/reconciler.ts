@@ -161,9 +161,7 @@ export class Reconciler {
       }
     }
 
-    return earliest <= now
-      ? { due, nextDueIn: 0 }
-      : { due: undefined, nextDueIn: earliest - now };
+    return earliest <= now ? { due, nextDueIn: 0 } : { due: undefined, nextDueIn: earliest - now };
   }
 
   private dueAt(domain: DomainRecord): number {

@@ -103,7 +103,11 @@ describe('examples/cloudflare', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await runExample('cloudflare', { zoneId: ZONE_ID }, { preview: true, domain: undefined });
+      run = await runExample(
+        'cloudflare',
+        { zoneId: ZONE_ID },
+        { preview: true, domain: undefined },
+      );
     });
 
     it('still registers all four records and the verification', () => {

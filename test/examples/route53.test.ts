@@ -110,7 +110,11 @@ describe('examples/route53', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await runExample('route53', { zoneName: 'yourapp.com', ttl: '300', allowOverwrite: 'true' });
+      run = await runExample('route53', {
+        zoneName: 'yourapp.com',
+        ttl: '300',
+        allowOverwrite: 'true',
+      });
     });
 
     it('looks the public hosted zone up by name', () => {
@@ -139,7 +143,11 @@ describe('examples/route53', () => {
     let run: ProgramRun;
 
     before(async () => {
-      run = await runExample('route53', { zoneId: 'Z0123456789ABC' }, { preview: true, domain: undefined });
+      run = await runExample(
+        'route53',
+        { zoneId: 'Z0123456789ABC' },
+        { preview: true, domain: undefined },
+      );
     });
 
     it('still registers all four records and the verification', () => {
@@ -186,7 +194,10 @@ describe('examples/route53', () => {
 
   describe('with both zoneId and zoneName', () => {
     it('fails rather than choosing one', async () => {
-      const run = await runExample('route53', { zoneId: 'Z0123456789ABC', zoneName: 'yourapp.com' });
+      const run = await runExample('route53', {
+        zoneId: 'Z0123456789ABC',
+        zoneName: 'yourapp.com',
+      });
 
       assert.equal(run.resources.length, 0);
       assert.match(run.errors.join('\n'), /either zoneId or zoneName, not both/);

@@ -35,7 +35,10 @@ export function launchService(env: Record<string, string>, cwd: string): Launche
 }
 
 /** Starts the service entry and waits until it listens; rejects with its output if it exits. */
-export async function spawnService(env: Record<string, string>, cwd: string): Promise<ChildService> {
+export async function spawnService(
+  env: Record<string, string>,
+  cwd: string,
+): Promise<ChildService> {
   const launched = launchService(env, cwd);
 
   const url = await new Promise<string>((resolve, reject) => {

@@ -40,11 +40,7 @@ export type FakeFault =
 
 /** SES's identity status values, as `GetEmailIdentity` reports them. */
 export type FakeVerificationStatus =
-  | 'PENDING'
-  | 'SUCCESS'
-  | 'FAILED'
-  | 'TEMPORARY_FAILURE'
-  | 'NOT_STARTED';
+  'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE' | 'NOT_STARTED';
 
 /** One domain identity as the fake SES holds it. */
 export interface FakeIdentity {

@@ -263,9 +263,7 @@ describe('requestJson', () => {
         response.end('<html>Bad gateway</html>');
       });
 
-      const error = await failure(
-        requestJson(target(), 'GET', '/api/v1/domains/1'),
-      );
+      const error = await failure(requestJson(target(), 'GET', '/api/v1/domains/1'));
 
       assert.equal(error.code, 'UNEXPECTED_RESPONSE');
       assert.equal(error.status, 502);

@@ -249,7 +249,10 @@ describe('NumonicDomainVerification over the engine protocol', function () {
       const error = await failureOf(verify());
 
       assert.match(error.message, new RegExp(`TXT ${txt!.name}.*pending`));
-      assert.match(error.message, new RegExp(`CNAME ${wrong!.name}.*mismatch.*elsewhere\\.example\\.net`));
+      assert.match(
+        error.message,
+        new RegExp(`CNAME ${wrong!.name}.*mismatch.*elsewhere\\.example\\.net`),
+      );
       assert.equal(error.message.match(/^  (TXT|CNAME) /gm)?.length, 2);
     });
 
@@ -279,10 +282,11 @@ describe('NumonicDomainVerification over the engine protocol', function () {
         { domainId: 'forty-two', timeoutSeconds: -1, pollIntervalSeconds: 'soon' },
       );
 
-      assert.deepEqual(
-        checked.failures.map((failure) => failure.property).sort(),
-        ['domainId', 'pollIntervalSeconds', 'timeoutSeconds'],
-      );
+      assert.deepEqual(checked.failures.map((failure) => failure.property).sort(), [
+        'domainId',
+        'pollIntervalSeconds',
+        'timeoutSeconds',
+      ]);
     });
 
     it('lets an id that is not known yet through, as in a preview', async () => {

@@ -137,7 +137,10 @@ describe('NumonicDomain over the engine protocol', function () {
 
       const domainName = inputs.domainName as string;
       assert.equal(id, String(state.domainId));
-      assert.deepEqual(OUTPUTS.filter((key) => !(key in state)), []);
+      assert.deepEqual(
+        OUTPUTS.filter((key) => !(key in state)),
+        [],
+      );
       assert.equal(typeof state.domainId, 'number');
       assert.equal(state.tenantId, owner);
       assert.equal(state.domainName, domainName);
@@ -153,12 +156,15 @@ describe('NumonicDomain over the engine protocol', function () {
       const dkimName = new RegExp(`^[a-z0-9]+\\._domainkey\\.${state.domainName}$`);
 
       assert.equal(records.length, 4);
-      assert.deepEqual(records.map((record) => Object.keys(record).sort()), [
-        ['name', 'type', 'value'],
-        ['name', 'type', 'value'],
-        ['name', 'type', 'value'],
-        ['name', 'type', 'value'],
-      ]);
+      assert.deepEqual(
+        records.map((record) => Object.keys(record).sort()),
+        [
+          ['name', 'type', 'value'],
+          ['name', 'type', 'value'],
+          ['name', 'type', 'value'],
+          ['name', 'type', 'value'],
+        ],
+      );
       assert.deepEqual(state.verificationRecord, records[0]);
       assert.equal(records[0]?.type, 'TXT');
       assert.equal(records[0]?.name, `_amazonses.${state.domainName}`);

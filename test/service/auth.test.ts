@@ -113,7 +113,10 @@ describe('authentication', () => {
     });
 
     it('refuses a token without exp', async () => {
-      await expectUnauthorized(service, bearer(await hs256(service.secret, { tenant_id: randomUUID() })));
+      await expectUnauthorized(
+        service,
+        bearer(await hs256(service.secret, { tenant_id: randomUUID() })),
+      );
     });
 
     it('refuses a token not valid before a later time', async () => {
@@ -206,7 +209,11 @@ describe('authentication', () => {
     });
 
     it('refuses a wrong issuer', async () => {
-      const token = await hs256(service.secret, { ...claims, iss: 'https://evil', aud: 'numonic-domains' });
+      const token = await hs256(service.secret, {
+        ...claims,
+        iss: 'https://evil',
+        aud: 'numonic-domains',
+      });
       await expectUnauthorized(service, `Bearer ${token}`);
     });
 
@@ -262,7 +269,9 @@ describe('authentication', () => {
       const pem = await exportSPKI(publicKey);
       const header = base64url({ alg: 'HS256', typ: 'JWT', kid });
       const payload = base64url({ tenant_id: randomUUID(), exp: inAnHour() });
-      const signature = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
+      const signature = createHmac('sha256', pem)
+        .update(`${header}.${payload}`)
+        .digest('base64url');
 
       await expectUnauthorized(service, `Bearer ${header}.${payload}.${signature}`);
     });

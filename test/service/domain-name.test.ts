@@ -5,13 +5,19 @@ import { validateDomainName } from '../../service/domains/public-suffix';
 
 function accepted(input: unknown): string {
   const result = validateDomainName(input);
-  assert.ok(result.ok, `expected ${JSON.stringify(input)} to be accepted: ${JSON.stringify(result)}`);
+  assert.ok(
+    result.ok,
+    `expected ${JSON.stringify(input)} to be accepted: ${JSON.stringify(result)}`,
+  );
   return result.name;
 }
 
 function rejected(input: unknown): string {
   const result = validateDomainName(input);
-  assert.ok(!result.ok, `expected ${JSON.stringify(input)} to be rejected, got ${JSON.stringify(result)}`);
+  assert.ok(
+    !result.ok,
+    `expected ${JSON.stringify(input)} to be rejected, got ${JSON.stringify(result)}`,
+  );
   return result.message;
 }
 
@@ -26,7 +32,8 @@ describe('domain names', () => {
     it('keeps punycode that is already ASCII', () => {
       assert.equal(accepted('xn--bcher-kva.de'), 'xn--bcher-kva.de');
     });
-    it('accepts a subdomain of a public suffix', () => assert.equal(accepted('mail.co.uk'), 'mail.co.uk'));
+    it('accepts a subdomain of a public suffix', () =>
+      assert.equal(accepted('mail.co.uk'), 'mail.co.uk'));
   });
 
   describe('rejection', () => {

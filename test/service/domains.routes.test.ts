@@ -345,8 +345,11 @@ describe('the per-tenant rate limit', () => {
 
   it('counts each tenant separately', async () => {
     const busy = await service.token();
-    for (let i = 0; i < 4; i += 1) await request(service.url, 'GET', '/api/v1/domains', { token: busy });
-    const res = await request(service.url, 'GET', '/api/v1/domains', { token: await service.token() });
+    for (let i = 0; i < 4; i += 1)
+      await request(service.url, 'GET', '/api/v1/domains', { token: busy });
+    const res = await request(service.url, 'GET', '/api/v1/domains', {
+      token: await service.token(),
+    });
 
     assert.equal(res.status, 200);
   });

@@ -61,7 +61,9 @@ describe('the service process', () => {
       service.child.kill('SIGTERM');
 
       assert.equal(await service.exited, 0);
-      assert.doesNotThrow(() => JSON.parse(readFileSync(path.join(dir, 'data', 'numonic.json'), 'utf8')));
+      assert.doesNotThrow(() =>
+        JSON.parse(readFileSync(path.join(dir, 'data', 'numonic.json'), 'utf8')),
+      );
     });
   });
 
@@ -168,7 +170,11 @@ describe('the service process', () => {
           ]),
         );
         const missing = acknowledged.filter(({ id, name }) => stored.get(id) !== name);
-        assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged lost`);
+        assert.deepEqual(
+          missing,
+          [],
+          `${missing.length} of ${acknowledged.length} acknowledged lost`,
+        );
         console.log(
           `      SIGKILL after ${acknowledged.length} acknowledged writes: all present, ` +
             `${stored.size - acknowledged.length} more stored whose answer was lost with the process`,
