@@ -3,6 +3,7 @@ import {
   createRemoteJWKSet,
   jwtVerify,
   type JWTHeaderParameters,
+  type JWTPayload,
   type JWTVerifyGetKey,
   type FlattenedJWSInput,
 } from 'jose';
@@ -18,6 +19,15 @@ import { ApiError } from './errors';
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BEARER = /^Bearer +([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=-]*) *$/i;
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+// A client sends the same token with every request, and a signature check is most of what a read
+// costs, so a token that verified is remembered by its exact text. It is trusted again only until
+// the earlier of its own expiry and a minute after it was checked, so a key withdrawn from the
+// JWKS is honoured at most a minute longer than jose's own JWKS cache keeps it. Failures are never
+// remembered.
+const REMEMBER_MS = 60_000;
+const REMEMBERED_TOKENS = 10_000;
 
 export interface AuthOptions {
   jwt: Config['jwt'];
@@ -45,31 +55,49 @@ export function createAuthenticator({ jwt, clock }: AuthOptions): Authenticator 
     throw new Error('no key for this algorithm');
   };
 
+  // Insertion order is age order, so the first entry is the one to evict when full.
+  const remembered = new Map<string, { tenantId: string; until: number }>();
+
   return async (authorization) => {
     const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
     if (token === undefined) {
       throw unauthorized();
     }
 
-    let tenantId: unknown;
+    const now = clock.now();
+    const known = remembered.get(token);
+    if (known !== undefined && now < known.until) {
+      return known.tenantId;
+    }
+    remembered.delete(token);
+
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, keyFor, {
+      ({ payload } = await jwtVerify(token, keyFor, {
         algorithms,
         requiredClaims: ['exp'],
-        clockTolerance: 30,
-        currentDate: new Date(clock.now()),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(now),
         ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
         ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
-      });
-      tenantId = payload.tenant_id;
+      }));
     } catch (error) {
       throw unauthorized(error);
     }
 
-    if (typeof tenantId !== 'string' || !UUID.test(tenantId)) {
+    const claim = payload.tenant_id;
+    if (typeof claim !== 'string' || !UUID.test(claim)) {
       throw unauthorized();
     }
-    return tenantId.toLowerCase();
+    const tenantId = claim.toLowerCase();
+
+    if (remembered.size >= REMEMBERED_TOKENS) {
+      remembered.delete(remembered.keys().next().value as string);
+    }
+    // `exp` is a number here: jwtVerify requires it and checks its type.
+    const expiresAt = ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000;
+    remembered.set(token, { tenantId, until: Math.min(expiresAt, now + REMEMBER_MS) });
+    return tenantId;
   };
 }
 

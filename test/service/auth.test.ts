@@ -13,7 +13,9 @@ import {
   type JWTPayload,
 } from 'jose';
 
+import { createAuthenticator } from '../../service/auth';
 import { request } from '../helpers/http';
+import { ManualClock } from '../helpers/manual-clock';
 import { startTestService, type TestService } from '../helpers/service';
 
 const base64url = (value: object | string) =>
@@ -293,6 +295,47 @@ describe('authentication', () => {
         .sign(privateKey);
 
       await expectUnauthorized(service, `Bearer ${token}`);
+    });
+  });
+
+  describe('remembering tokens that verified', () => {
+    const secret = 'a-secret-long-enough-for-hs256-tokens';
+    const clock = new ManualClock();
+    const authenticate = createAuthenticator({
+      jwt: { secret, jwksUrl: undefined, issuer: undefined, audience: undefined },
+      clock,
+    });
+    const inSeconds = (seconds: number) => Math.floor(clock.now() / 1000) + seconds;
+
+    it('answers each remembered token with its own tenant', async () => {
+      const tenants = [randomUUID(), randomUUID()];
+      const tokens = await Promise.all(
+        tenants.map((tenant_id) => hs256(secret, { tenant_id, exp: inSeconds(600) })),
+      );
+
+      for (let round = 0; round < 3; round += 1) {
+        for (const [index, token] of tokens.entries()) {
+          assert.equal(await authenticate(`Bearer ${token}`), tenants[index]);
+        }
+      }
+    });
+
+    it('refuses a remembered token once it has expired', async () => {
+      const token = await hs256(secret, { tenant_id: randomUUID(), exp: inSeconds(10) });
+      await authenticate(`Bearer ${token}`);
+
+      clock.advance(41_000); // past exp and the 30 s tolerance, within the minute it is remembered
+      await assert.rejects(authenticate(`Bearer ${token}`), { code: 'UNAUTHORIZED' });
+    });
+
+    it('verifies a token that differs from a remembered one only in its signature', async () => {
+      const token = await hs256(secret, { tenant_id: randomUUID(), exp: inSeconds(600) });
+      await authenticate(`Bearer ${token}`);
+      const [header, payload, signature] = token.split('.');
+      const other = signature!.startsWith('A') ? 'B' : 'A';
+      const forged = `${header}.${payload}.${other}${signature!.slice(1)}`;
+
+      await assert.rejects(authenticate(`Bearer ${forged}`), { code: 'UNAUTHORIZED' });
     });
   });
 });
