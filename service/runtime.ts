@@ -102,7 +102,9 @@ export async function startService(
   const authenticator = createAuthenticator({ jwt: { ...config.jwt, secret: jwtSecret }, clock });
   const app = createApp({ config, domains, authenticator, clock, logger });
 
-  const server = http.createServer(app);
+  const server = http.createServer();
+  const drain = drainOnClose(server);
+  server.on('request', app);
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -116,9 +118,7 @@ export async function startService(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await stopped;
+      await drain();
       await Promise.all([reconciler.stop(), sweeper.stop()]);
       ses.close();
       await store.close();
@@ -135,5 +135,47 @@ export async function startService(
     jwtSecret,
     devSecret,
     close,
+  };
+}
+
+/** How long requests in flight at shutdown may take before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Prepares `server` for a graceful stop and returns the function that performs it: stop accepting
+ * connections, close the idle ones, and let each request in flight finish. A keep-alive client
+ * would otherwise go on sending requests over a connection that is still busy, and the server
+ * would never close; so every answer from then on carries `Connection: close`, and each
+ * connection is closed as soon as it falls idle. Whatever still runs after the grace period is cut.
+ */
+function drainOnClose(server: http.Server): () => Promise<void> {
+  let draining = false;
+  const unanswered = new Set<http.ServerResponse>();
+  const closeWhenIdle = () => setImmediate(() => server.closeIdleConnections());
+
+  // Registered before the app, so it runs before any handler can answer.
+  server.on('request', (_req, res: http.ServerResponse) => {
+    if (draining) {
+      res.shouldKeepAlive = false;
+      res.on('close', closeWhenIdle);
+      return;
+    }
+    unanswered.add(res);
+    res.on('close', () => unanswered.delete(res));
+  });
+
+  return async () => {
+    draining = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const res of unanswered) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      res.on('close', closeWhenIdle);
+    }
+    server.closeIdleConnections();
+    const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    cut.unref();
+
+    await stopped;
+    clearTimeout(cut);
   };
 }

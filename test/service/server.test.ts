@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 
 import { mintToken } from '../../service/dev-token';
@@ -55,15 +56,48 @@ describe('the service process', () => {
 
       assert.equal(res.status, 200);
     });
+  });
 
-    it('exits 0 on SIGTERM after flushing the store', async () => {
-      const service = await start({});
+  describe('on SIGTERM while a request is in flight over a keep-alive connection', () => {
+    const secret = randomBytes(32).toString('hex');
+
+    async function postAndStop() {
+      const token = await mintToken(secret, { tenantId: randomUUID() });
+      // The delay keeps the POST inside the simulated SES call when the signal arrives.
+      const service = await start({
+        NUMONIC_JWT_SECRET: secret,
+        NUMONIC_SIMULATED_SES_DELAY_MS: '400',
+        LOG_LEVEL: 'silent',
+      });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const answer = postOver(agent, service.url, token, 'in-flight.com');
+      await new Promise((resolve) => setTimeout(resolve, 100));
       service.child.kill('SIGTERM');
 
+      return { service, agent, answer: await answer, token };
+    }
+
+    it('answers it, with Connection: close, and exits 0 with the domain on disk', async () => {
+      const { service, agent, answer } = await postAndStop();
+      agent.destroy();
+
+      assert.equal(answer.status, 201);
+      assert.equal(answer.headers.connection, 'close');
       assert.equal(await service.exited, 0);
-      assert.doesNotThrow(() =>
-        JSON.parse(readFileSync(path.join(dir, 'data', 'numonic.json'), 'utf8')),
+      const file = JSON.parse(readFileSync(path.join(dir, 'data', 'numonic.json'), 'utf8'));
+      const names = Object.values(file.domains).map((domain: any) => domain.name);
+      assert.deepEqual(names, ['in-flight.com']);
+    });
+
+    it('takes no further request on that connection, and exits', async () => {
+      const { service, agent, token } = await postAndStop();
+      const later = await postOver(agent, service.url, token, 'too-late.com').catch(
+        (error: Error) => error,
       );
+      agent.destroy();
+
+      assert.ok(later instanceof Error, `a request after SIGTERM was answered ${later}`);
+      assert.equal(await service.exited, 0);
     });
   });
 
@@ -213,3 +247,26 @@ describe('the service process', () => {
     });
   });
 });
+
+/** A POST over `agent`, so that consecutive calls share one keep-alive connection. */
+function postOver(
+  agent: http.Agent,
+  baseUrl: string,
+  token: string,
+  domainName: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ domain_name: domainName });
+    const req = http.request(`${baseUrl}/api/v1/domains`, {
+      method: 'POST',
+      agent,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
