@@ -27,7 +27,7 @@ const suites = findSuites(root)
     return filters.length === 0 || filters.some((filter) => relative.startsWith(filter));
   });
 
-const mocha = new Mocha({ timeout: 30_000, slow: 2_000, reporter: 'spec' });
+const mocha = new Mocha({ timeout: 30_000, slow: 2_000, reporter: 'spec', forbidOnly: true });
 for (const suite of suites) mocha.addFile(suite);
 
 mocha.loadFilesAsync().then(

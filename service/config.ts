@@ -119,6 +119,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       'NUMONIC_JWT_SECRET: required with NODE_ENV=production (or set NUMONIC_JWKS_URL); a generated dev secret is refused',
     );
   }
+  if (
+    production &&
+    vars.NUMONIC_JWKS_URL !== undefined &&
+    !isTrustedKeyUrl(vars.NUMONIC_JWKS_URL)
+  ) {
+    problems.push(
+      'NUMONIC_JWKS_URL: must be https with NODE_ENV=production (plain http only on loopback), or anyone on the path could serve their own keys',
+    );
+  }
   if (production && vars.NUMONIC_SES_MODE === undefined) {
     problems.push(
       'NUMONIC_SES_MODE: required with NODE_ENV=production; set it to "aws" (or "simulated" explicitly)',
@@ -158,4 +167,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     logLevel: vars.LOG_LEVEL,
   };
+}
+
+/** https, or http to a loopback address (a key server beside the service). */
+function isTrustedKeyUrl(value: string): boolean {
+  const url = new URL(value);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return url.protocol === 'https:' || host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

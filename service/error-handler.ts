@@ -26,6 +26,11 @@ export function toApiError(error: unknown): ApiError {
     });
   }
 
+  // The router could not percent-decode a path parameter (`/api/v1/domains/%E0`): no such domain.
+  if (error instanceof URIError) {
+    return new ApiError('NOT_FOUND', 'No domain has this id.');
+  }
+
   // body-parser marks its errors with a `type` and a 4xx `status`.
   const parserError = error as { type?: unknown; status?: unknown };
   if (parserError.type === 'entity.too.large') {
@@ -35,6 +40,7 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError('BAD_REQUEST', 'The request body is not valid JSON.');
   }
   if (
+    typeof parserError.type === 'string' &&
     typeof parserError.status === 'number' &&
     parserError.status >= 400 &&
     parserError.status < 500

@@ -16,8 +16,9 @@ function routeOf(req: Request): string | null {
 }
 
 /**
- * One log line per request, written when the response finishes. The fields are an allow-list:
- * never the headers (they carry the bearer token), never the body.
+ * One log line per request, written when the response is done: answered, or abandoned by a client
+ * that closed its connection first (`aborted: true`, with the status the answer would have had).
+ * The fields are an allow-list: never the headers (they carry the bearer token), never the body.
  */
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -27,7 +28,7 @@ export function requestLog(logger: Logger): RequestHandler {
     res.locals.requestId = requestId;
     res.set('X-Request-Id', requestId);
 
-    res.on('finish', () => {
+    res.on('close', () => {
       if (!logger.isLevelEnabled('info')) {
         return;
       }
@@ -39,6 +40,7 @@ export function requestLog(logger: Logger): RequestHandler {
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         tenant_id: res.locals.tenantId,
         error_code: res.locals.errorCode,
+        ...(res.writableFinished ? {} : { aborted: true }),
       });
     });
     next();

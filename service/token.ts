@@ -20,6 +20,11 @@ async function main(): Promise<void> {
   }
 
   const config = loadConfig(process.env);
+  if (config.jwt.secret === undefined && config.jwt.jwksUrl !== undefined) {
+    throw new Error(
+      'NUMONIC_JWKS_URL is set and NUMONIC_JWT_SECRET is not: the service only accepts tokens from your identity provider, so this tool cannot mint one.',
+    );
+  }
   const secret = config.jwt.secret ?? (await loadOrCreateDevSecret(config.dataFile));
   const token = await mintToken(secret, {
     tenantId: values.tenant,

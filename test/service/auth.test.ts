@@ -246,7 +246,8 @@ describe('authentication', () => {
         published.push({ ...(await exportJWK(pair.publicKey)), kid: `key-${alg}`, alg });
       }
       jwks = await serveJwks(published);
-      service = await startTestService({ NUMONIC_JWKS_URL: jwks.url });
+      // No NUMONIC_JWT_SECRET: the keys come from the JWKS alone, so HS256 is not allowed at all.
+      service = await startTestService({ NUMONIC_JWKS_URL: jwks.url, NUMONIC_JWT_SECRET: '' });
     });
     after(async () => {
       await service.close();
@@ -276,6 +277,15 @@ describe('authentication', () => {
         .digest('base64url');
 
       await expectUnauthorized(service, `Bearer ${header}.${payload}.${signature}`);
+    });
+
+    it('refuses any HS256 token, since no secret is configured', async () => {
+      const token = await new SignJWT({ tenant_id: randomUUID() })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode('a-secret-long-enough-for-hs256-tokens'));
+
+      await expectUnauthorized(service, `Bearer ${token}`);
     });
 
     it('refuses a token signed by a key that is not published', async () => {

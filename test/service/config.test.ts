@@ -96,5 +96,26 @@ describe('loadConfig', () => {
 
       assert.equal(config.production, true);
     });
+
+    it('refuses a plain-http JWKS URL, naming NUMONIC_JWKS_URL', () => {
+      const problems = problemsOf({
+        NODE_ENV: 'production',
+        NUMONIC_SES_MODE: 'aws',
+        NUMONIC_JWKS_URL: 'http://auth.numonic.com/.well-known/jwks.json',
+      });
+
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^NUMONIC_JWKS_URL/);
+    });
+
+    it('accepts a plain-http JWKS URL on loopback', () => {
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        NUMONIC_SES_MODE: 'aws',
+        NUMONIC_JWKS_URL: 'http://127.0.0.1:8080/jwks.json',
+      });
+
+      assert.equal(config.jwt.jwksUrl, 'http://127.0.0.1:8080/jwks.json');
+    });
   });
 });

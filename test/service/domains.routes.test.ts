@@ -231,6 +231,7 @@ describe('the domains API', () => {
       ['a non-numeric id', '/api/v1/domains/abc'],
       ['a zero-padded id', '/api/v1/domains/01'],
       ['an id beyond safe integers', '/api/v1/domains/99999999999999999999'],
+      ['an id that is not valid percent-encoding', '/api/v1/domains/%E0'],
     ];
     for (const [what, path] of notFound) {
       it(`answers 404 NOT_FOUND for ${what}`, async () => {

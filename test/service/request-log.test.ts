@@ -77,4 +77,42 @@ describe('the request log', () => {
     assert.ok(!raw.includes(forged.split('.')[2]!), 'the forged token reached the log');
     assert.doesNotMatch(raw, /authorization/i);
   });
+
+  describe('when the client gives up before the answer', () => {
+    let slow: TestService;
+    const slowLines: Record<string, unknown>[] = [];
+
+    before(async () => {
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          slowLines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      });
+      slow = await startTestService(
+        { NUMONIC_SIMULATED_SES_DELAY_MS: '300' },
+        { logger: pino({ level: 'info' }, sink) },
+      );
+    });
+    after(() => slow.close());
+
+    it('still writes its one line, marked aborted', async () => {
+      const token = await slow.token();
+      await assert.rejects(
+        fetch(`${slow.url}/api/v1/domains`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ domain_name: 'gave-up.com' }),
+          signal: AbortSignal.timeout(50),
+        }),
+      );
+      for (let waited = 0; slowLines.length === 0 && waited < 2000; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+
+      assert.equal(slowLines.length, 1);
+      assert.equal(slowLines[0]!.aborted, true);
+      assert.equal(slowLines[0]!.route, '/api/v1/domains');
+    });
+  });
 });
