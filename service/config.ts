@@ -15,14 +15,19 @@ const optionalText = z
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-/** `ip`, `ip:port` or `[ipv6]:port`: the resolver (c-ares) takes addresses, never host names. */
+/**
+ * `ip`, `ip:port` or `[ipv6]:port`, port 1-65535: the resolver (c-ares) takes addresses, never
+ * host names, and aborts the process on port 0 rather than failing.
+ */
 const dnsServer = z.string().refine((server) => {
-  const bracketed = /^\[(.+)\](?::\d{1,5})?$/.exec(server);
-  if (bracketed !== null) {
-    return isIP(bracketed[1] ?? '') === 6;
-  }
-  return isIP(server) !== 0 || isIP(server.replace(/:\d{1,5}$/, '')) === 4;
-}, 'expected ip, ip:port or [ipv6]:port (an address, not a host name)');
+  if (isIP(server) !== 0) return true;
+
+  const withPort = /^(?:\[(.+)\]|([^:]+)):(\d{1,5})$/.exec(server);
+  if (withPort === null) return false;
+  const [, ipv6, ipv4, port] = withPort;
+  const validPort = Number(port) >= 1 && Number(port) <= 65535;
+  return validPort && (ipv6 === undefined ? isIP(ipv4 ?? '') === 4 : isIP(ipv6) === 6);
+}, 'expected ip, ip:port or [ipv6]:port with a port from 1 to 65535 (an address, not a host name)');
 
 const envSchema = z.object({
   NODE_ENV: optionalText,

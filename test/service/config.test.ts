@@ -47,6 +47,15 @@ describe('loadConfig', () => {
     assert.match(problems[0]!, /^NUMONIC_DNS_SERVERS/);
   });
 
+  for (const server of ['127.0.0.1:0', '127.0.0.1:65536', '[::1]:0']) {
+    it(`refuses the DNS server ${server}, whose port is out of range`, () => {
+      const problems = problemsOf({ NUMONIC_DNS_SERVERS: server });
+
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^NUMONIC_DNS_SERVERS/);
+    });
+  }
+
   it('accepts IPv6 DNS servers with and without a port', () => {
     const config = loadConfig({ NUMONIC_DNS_SERVERS: '[::1]:5353,::1' });
 
