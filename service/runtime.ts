@@ -98,6 +98,7 @@ export async function startService(
     verifier,
     verifyPerMinute: config.verifyPerMinute,
     names,
+    orphans: sweeper,
   });
   const authenticator = createAuthenticator({ jwt: { ...config.jwt, secret: jwtSecret }, clock });
   const app = createApp({ config, domains, authenticator, clock, logger });

@@ -5,6 +5,7 @@ import { RateLimiter } from '../rate-limit';
 import type { SesIdentities } from '../ses/identities';
 import type { DomainRecord, DomainStore } from '../store/store';
 import type { Verifier } from '../verification/verifier';
+import type { OrphanSweeper } from '../ses/orphan-sweeper';
 import { KeyedMutex } from './keyed-mutex';
 
 export interface DomainsServiceDeps {
@@ -22,6 +23,8 @@ export interface DomainsServiceDeps {
    * registration in progress.
    */
   names?: KeyedMutex;
+  /** Where an orphan goes when even the store cannot list it: the sweeper's memory. */
+  orphans?: Pick<OrphanSweeper, 'remember'>;
 }
 
 /**
@@ -61,9 +64,7 @@ export class DomainsService {
         });
       } catch (error) {
         await this.discardIdentity(name);
-        throw new ApiError('INTERNAL_ERROR', 'The domain could not be stored; nothing was kept.', {
-          cause: error,
-        });
+        throw new ApiError('INTERNAL_ERROR', 'Something went wrong on our side.', { cause: error });
       }
     });
   }
@@ -129,7 +130,11 @@ export class DomainsService {
     try {
       await store.addOrphan(name);
     } catch (error) {
-      logger.error({ domain: name, err: error }, 'orphaned SES identity could not be recorded');
+      logger.error(
+        { domain: name, err: error },
+        'orphaned SES identity could not be recorded; retrying its delete from memory',
+      );
+      this.deps.orphans?.remember(name);
     }
   }
 }

@@ -4,7 +4,7 @@ import type { DomainStore } from '../store/store';
 import type { SesIdentities } from './identities';
 
 export interface OrphanSweeperOptions {
-  store: Pick<DomainStore, 'findByName' | 'listOrphans' | 'removeOrphan'>;
+  store: Pick<DomainStore, 'findByName' | 'listOrphans' | 'addOrphan' | 'removeOrphan'>;
   ses: Pick<SesIdentities, 'delete'>;
   /** Time between two sweeps (`NUMONIC_ORPHAN_RETRY_SECONDS` × 1000). */
   intervalMs: number;
@@ -27,7 +27,10 @@ export interface SweepResult {
 
 /**
  * Deletes, again and again, the SES identities whose clean-up failed (the store's orphan list),
- * and forgets each name once SES confirms it gone. Run `sweep()` once at start-up, then `start()`
+ * and forgets each name once SES confirms it gone. A name the store could not even list (its
+ * writes failing too) is held in memory by {@link remember} and swept the same way; should the
+ * process stop before SES or the store recovers, that name is lost and its identity stays in SES,
+ * named in the error log. Run `sweep()` once at start-up, then `start()`
  * for the periodic retries; `stop()` before closing the store.
  *
  * @example
@@ -41,8 +44,15 @@ export class OrphanSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<SweepResult> | undefined;
   private stopping = false;
+  /** Orphans whose listing in the store failed: swept from memory until SES or the store heals. */
+  private readonly unlisted = new Set<string>();
 
   constructor(private readonly options: OrphanSweeperOptions) {}
+
+  /** Keeps `name` for the next sweeps although the store could not list it. */
+  remember(name: string): void {
+    this.unlisted.add(name);
+  }
 
   /** One pass over the orphan list. Never rejects: failures are logged and retried next time. */
   sweep(): Promise<SweepResult> {
@@ -80,7 +90,8 @@ export class OrphanSweeper {
   private async sweepOnce(): Promise<SweepResult> {
     const result: SweepResult = { deleted: [], live: [], failed: [] };
     const names = this.options.names ?? { run: (_key, task) => task() };
-    for (const name of this.options.store.listOrphans()) {
+    const orphans = new Set([...this.options.store.listOrphans(), ...this.unlisted]);
+    for (const name of orphans) {
       if (this.stopping) {
         break;
       }
@@ -109,12 +120,27 @@ export class OrphanSweeper {
       await ses.delete(name);
     } catch (error) {
       logger.warn({ domain: name, err: error }, 'orphaned SES identity still not deleted');
+      await this.list(name);
       return 'failed';
     }
     return (await this.forget(name)) ? 'deleted' : 'failed';
   }
 
+  /** Moves a name held in memory into the store's list, once the store takes writes again. */
+  private async list(name: string): Promise<void> {
+    if (!this.unlisted.has(name)) return;
+    try {
+      await this.options.store.addOrphan(name);
+      this.unlisted.delete(name);
+    } catch {
+      // Still only in memory; the next sweep tries again.
+    }
+  }
+
   private async forget(name: string): Promise<boolean> {
+    if (this.unlisted.delete(name) && !this.options.store.listOrphans().includes(name)) {
+      return true;
+    }
     try {
       await this.options.store.removeOrphan(name);
       return true;

@@ -207,6 +207,26 @@ describe('aws mode', () => {
         assertSesMatchesStore();
       });
     });
+
+    describe('when the store stays broken and SES refuses that delete too', () => {
+      it('retries the delete from memory until SES takes it', async () => {
+        const repair = breakStoreWrites();
+        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
+
+        const response = await register();
+
+        assert.equal(response.status, 500);
+        assert.ok(aws.identities.has('example.com'));
+        const deadline = Date.now() + 5_000;
+        while (aws.identities.size > 0 && Date.now() < deadline) {
+          await sleep(50);
+        }
+        repair();
+        assert.equal(aws.identities.size, 0, 'the orphan was never deleted');
+        assert.deepEqual(service.store.listOrphans(), []);
+        assertSesMatchesStore();
+      });
+    });
   });
 
   describe('DELETE /api/v1/domains/:id', () => {
