@@ -66,18 +66,23 @@ export async function startService(
   const dns = new DnsChecker(config.dns);
 
   const store = await openJsonFileStore(config.dataFile);
-  let ses: SesIdentities;
+  const ses = overrides.ses ?? createSesIdentities(config, logger, store);
+  // A start-up that fails past this point releases the store's lock and the SES clients.
+  const abandon = async (error: unknown): Promise<never> => {
+    ses.close();
+    await store.close();
+    throw error;
+  };
+
   let jwtSecret = config.jwt.secret;
   const devSecret = jwtSecret === undefined && config.jwt.jwksUrl === undefined;
   try {
     if (devSecret) {
       jwtSecret = await loadOrCreateDevSecret(config.dataFile);
     }
-    ses = overrides.ses ?? createSesIdentities(config, logger, store);
     await ses.start();
   } catch (error) {
-    await store.close();
-    throw error;
+    return abandon(error);
   }
 
   const names = new KeyedMutex();
@@ -106,8 +111,12 @@ export async function startService(
   const server = http.createServer();
   const drain = drainOnClose(server);
   server.on('request', app);
-  server.listen(config.port, config.host);
-  await once(server, 'listening');
+  try {
+    server.listen(config.port, config.host);
+    await once(server, 'listening');
+  } catch (error) {
+    return abandon(error);
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const reconciler = new Reconciler({ store, verifier, clock, logger, ...config.reconcile });
