@@ -140,7 +140,8 @@ export function apiUrlFailure(text: string): string | undefined {
     return 'apiUrl must not contain a user name or password; give the token as apiToken.';
   }
   if (url.search !== '' || url.hash !== '') {
-    return `apiUrl must not have a query or fragment: ${url.origin}${url.pathname}`;
+    // The origin only: a path may carry a token pasted in by mistake.
+    return `apiUrl must not have a query or fragment: ${url.origin}`;
   }
   return undefined;
 }

@@ -257,7 +257,9 @@ function notVerified(
   const records =
     lines.length > 0
       ? ` Records still missing at the DNS host:\n${lines.map((line) => `  ${line}`).join('\n')}`
-      : ' DNS shows every record; SES has not confirmed them yet.';
+      : code === 'VERIFICATION_FAILED'
+        ? ' DNS shows every record, yet SES refused the verification; check the identity in SES.'
+        : ' DNS shows every record; SES has not confirmed them yet.';
   const status = domain.verification_status ?? 'unknown';
   const message = `Domain ${domain.domain_id} (${domain.domain_name}) ${what} (status ${status}).`;
   return lib.numonicApiError(code, `${message}${records}`);

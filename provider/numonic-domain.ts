@@ -49,6 +49,15 @@ const lib = {
 };
 
 /**
+ * How long a create waits for the service's answer. The service retries SES with backoff before
+ * it answers (by default up to 4 attempts of 5 s for each of its SES calls), so a registration can
+ * take over a minute to end in 503. A create that gave up sooner, while the service went on to
+ * register the domain, would fail with the domain registered, and the next `pulumi up` would meet
+ * CONFLICT (recoverable with `adopt: true`).
+ */
+const CREATE_TIMEOUT_MS = 120_000;
+
+/**
  * The inputs of a {@link NumonicDomain}.
  *
  * @example
@@ -161,6 +170,7 @@ class DomainProvider implements pulumi.dynamic.ResourceProvider {
     try {
       domain = await lib.requestJson<ApiDomain>(target, 'POST', '/api/v1/domains', {
         body: { domain_name: domainName },
+        timeoutMs: CREATE_TIMEOUT_MS,
       });
       created = true;
     } catch (error) {

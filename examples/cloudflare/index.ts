@@ -14,9 +14,8 @@ const DKIM_INDICES = [0, 1, 2] as const;
 
 const config = new pulumi.Config();
 const domainName = config.require('domainName');
-const zoneId = config.require('zoneId');
-// 1 is Cloudflare's "Auto" (300 seconds for records that are not proxied).
-const ttl = config.getNumber('ttl', { min: 1 }) ?? 1;
+const zoneId = zoneIdOf(config.get('zoneId'), config.get('zoneName'));
+const ttl = ttlOf(config.getNumber('ttl'));
 
 // `numonic:apiUrl` and `numonic:apiToken` come from the stack configuration, read by the provider
 // itself, so the token never enters this resource's state.
@@ -78,6 +77,34 @@ function recordContent(record: { type: string; value: string }): string {
   const quoted = value.length >= 2 && value.startsWith('"') && value.endsWith('"');
 
   return type === 'TXT' && !quoted ? `"${value}"` : value;
+}
+
+/** The zone given by id, or looked up by its name in the account the API token can see. */
+function zoneIdOf(id: string | undefined, name: string | undefined): pulumi.Input<string> {
+  if (id !== undefined && name !== undefined) {
+    throw new Error('Set either zoneId or zoneName, not both.');
+  }
+
+  if (id !== undefined) {
+    return id;
+  }
+  if (name !== undefined) {
+    return cloudflare.getZoneOutput({ filter: { name } }).zoneId;
+  }
+  throw new Error(
+    'Set the zone: `pulumi config set zoneId <id>` or `pulumi config set zoneName <name>`.',
+  );
+}
+
+/** 1 is Cloudflare's "Auto" (300 seconds for records that are not proxied); else 60 to 86400. */
+function ttlOf(ttl: number | undefined): number {
+  if (ttl === undefined) {
+    return 1;
+  }
+  if (ttl !== 1 && (ttl < 60 || ttl > 86_400)) {
+    throw new Error(`ttl must be 1 (automatic) or from 60 to 86400 seconds, not ${ttl}.`);
+  }
+  return ttl;
 }
 
 /** The record, or a failure naming it when the service's answer lacks it. */

@@ -143,12 +143,50 @@ describe('examples/cloudflare', () => {
     });
   });
 
-  describe('without zoneId', () => {
-    it('fails naming the missing key', async () => {
+  describe('with zoneName set', () => {
+    let run: ProgramRun;
+
+    before(async () => {
+      run = await runExample('cloudflare', { zoneName: 'yourapp.com' });
+    });
+
+    it('looks the zone up by name', () => {
+      assert.deepEqual(run.invokes, [
+        { token: 'cloudflare:index/getZone:getZone', inputs: { filter: { name: 'yourapp.com' } } },
+      ]);
+    });
+
+    it('puts every record in the zone found', () => {
+      const zones = resourcesOfType(run, RECORD).map(({ inputs }) => inputs.zoneId);
+
+      assert.deepEqual(zones, Array(4).fill('Z0FAKEZONE4NUMONIC'));
+    });
+  });
+
+  describe('without zoneId or zoneName', () => {
+    it('fails naming both keys', async () => {
       const run = await runExample('cloudflare', {});
 
       assert.equal(run.resources.length, 0);
-      assert.match(run.errors.join('\n'), /zoneId/);
+      assert.match(run.errors.join('\n'), /zoneId.*zoneName/);
+    });
+  });
+
+  describe('with both zoneId and zoneName', () => {
+    it('fails, asking for one of them', async () => {
+      const run = await runExample('cloudflare', { zoneId: ZONE_ID, zoneName: 'yourapp.com' });
+
+      assert.equal(run.resources.length, 0);
+      assert.match(run.errors.join('\n'), /either zoneId or zoneName/);
+    });
+  });
+
+  describe('with a ttl Cloudflare refuses', () => {
+    it('fails before creating anything', async () => {
+      const run = await runExample('cloudflare', { zoneId: ZONE_ID, ttl: '30' });
+
+      assert.equal(run.resources.length, 0);
+      assert.match(run.errors.join('\n'), /ttl must be 1/);
     });
   });
 });

@@ -60,7 +60,10 @@ const mocks: pulumi.runtime.Mocks = {
   call(args) {
     const inputs = plain(args.inputs) as Record<string, unknown>;
     report.invokes.push({ token: args.token, inputs });
-    if (args.token === 'aws:route53/getZone:getZone') {
+    if (
+      args.token === 'aws:route53/getZone:getZone' ||
+      args.token === 'cloudflare:index/getZone:getZone'
+    ) {
       return { ...args.inputs, id: FAKE_ZONE_ID, zoneId: FAKE_ZONE_ID };
     }
     return args.inputs;
