@@ -10,7 +10,7 @@ import { loadOrCreateDevSecret } from './dev-token';
 import { DomainsService } from './domains/domains-service';
 import { KeyedMutex } from './domains/keyed-mutex';
 import { createLogger, type Logger } from './logger';
-import { AwsSesIdentities } from './ses/aws';
+import { AwsSesIdentities, type OrphanRecorder } from './ses/aws';
 import type { SesIdentities } from './ses/identities';
 import { OrphanSweeper } from './ses/orphan-sweeper';
 import { SimulatedSesIdentities } from './ses/simulated';
@@ -44,10 +44,10 @@ export interface RunningService {
 export function createSesIdentities(
   config: Config,
   logger: Logger,
-  store: DomainStore,
+  orphans: OrphanRecorder,
 ): SesIdentities {
   if (config.ses.mode === 'aws') {
-    return new AwsSesIdentities(config.ses, logger, store);
+    return new AwsSesIdentities(config.ses, logger, orphans);
   }
   return new SimulatedSesIdentities({
     region: config.ses.region,
@@ -66,7 +66,9 @@ export async function startService(
   const dns = new DnsChecker(config.dns);
 
   const store = await openJsonFileStore(config.dataFile);
-  const ses = overrides.ses ?? createSesIdentities(config, logger, store);
+  // SES lists what it could not clean up with the orphan sweeper, which needs SES to delete it.
+  const orphans: OrphanRecorder = { record: (name) => sweeper.record(name) };
+  const ses = overrides.ses ?? createSesIdentities(config, logger, orphans);
   // A start-up that fails past this point releases the store's lock and the SES clients.
   const abandon = async (error: unknown): Promise<never> => {
     ses.close();

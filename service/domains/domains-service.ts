@@ -23,8 +23,8 @@ export interface DomainsServiceDeps {
    * registration in progress.
    */
   names?: KeyedMutex;
-  /** Where an orphan goes when even the store cannot list it: the sweeper's memory. */
-  orphans?: Pick<OrphanSweeper, 'remember'>;
+  /** Lists an identity whose delete failed, so that it is deleted later. */
+  orphans: Pick<OrphanSweeper, 'record' | 'clear'>;
 }
 
 /**
@@ -48,6 +48,8 @@ export class DomainsService {
       if (store.findByName(name) !== undefined) {
         throw new ApiError('CONFLICT', `The domain ${name} is already registered.`);
       }
+      // An identity left by an earlier failed registration of this name would answer CONFLICT.
+      await this.deps.orphans.clear(name);
 
       const identity = await ses.create(name);
 
@@ -119,7 +121,7 @@ export class DomainsService {
    * the persisted orphan list, which the orphan sweeper retries until SES confirms the delete.
    */
   private async discardIdentity(name: string): Promise<void> {
-    const { ses, store, logger } = this.deps;
+    const { ses, orphans, logger } = this.deps;
     try {
       await ses.delete(name);
       return;
@@ -127,14 +129,6 @@ export class DomainsService {
       logger.warn({ domain: name, err: error }, 'could not delete unstored identity');
     }
 
-    try {
-      await store.addOrphan(name);
-    } catch (error) {
-      logger.error(
-        { domain: name, err: error },
-        'orphaned SES identity could not be recorded; retrying its delete from memory',
-      );
-      this.deps.orphans?.remember(name);
-    }
+    await orphans.record(name);
   }
 }

@@ -16,8 +16,9 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
-import type { DomainStore, VerificationStatus } from '../store/store';
+import type { VerificationStatus } from '../store/store';
 import type { IdentityRegistration, IdentityStatus, SesIdentities } from './identities';
+import type { OrphanSweeper } from './orphan-sweeper';
 
 // Facts about SES that shape this file:
 // - SES v2 gives the DKIM tokens and their zone but no `_amazonses` TXT token; SES v1's
@@ -54,7 +55,7 @@ interface CallerIdentity {
 }
 
 /** Where identities that could not be cleaned up are recorded for the orphan sweeper. */
-export type OrphanRecorder = Pick<DomainStore, 'addOrphan'>;
+export type OrphanRecorder = Pick<OrphanSweeper, 'record'>;
 
 /**
  * Domain identities in real SES (`NUMONIC_SES_MODE=aws`). Credentials and region come from the
@@ -67,7 +68,7 @@ export type OrphanRecorder = Pick<DomainStore, 'addOrphan'>;
  * even that fails its name goes to `orphans` (when given) for the orphan sweeper.
  *
  * @example
- * const ses = new AwsSesIdentities(config.ses, logger, store);
+ * const ses = new AwsSesIdentities(config.ses, logger, { record: (name) => sweeper.record(name) });
  * await ses.start();
  * const { dkimTokens, signingHostedZone } = await ses.create('example.com');
  */
@@ -320,11 +321,7 @@ export class AwsSesIdentities implements SesIdentities {
       this.logger?.error({ domain: domainName }, 'SES identity left without a record');
       return;
     }
-    try {
-      await this.orphans.addOrphan(domainName);
-    } catch (error) {
-      this.logger?.error({ domain: domainName, err: error }, 'orphaned SES identity not recorded');
-    }
+    await this.orphans.record(domainName);
   }
 
   private async getDkimAttributes(domainName: string): Promise<DkimAttributes> {

@@ -27,10 +27,10 @@ export interface SweepResult {
 
 /**
  * Deletes, again and again, the SES identities whose clean-up failed (the store's orphan list),
- * and forgets each name once SES confirms it gone. A name the store could not even list (its
- * writes failing too) is held in memory by {@link remember} and swept the same way; should the
- * process stop before SES or the store recovers, that name is lost and its identity stays in SES,
- * named in the error log. Run `sweep()` once at start-up, then `start()`
+ * and forgets each name once SES confirms it gone. {@link record} lists a name; one the store
+ * cannot list (its writes failing too) is held in memory and swept the same way. Should the
+ * process stop before SES or the store recovers, such a name is lost and its identity stays in
+ * SES, named in the error log. Run `sweep()` once at start-up, then `start()`
  * for the periodic retries; `stop()` before closing the store.
  *
  * @example
@@ -49,9 +49,20 @@ export class OrphanSweeper {
 
   constructor(private readonly options: OrphanSweeperOptions) {}
 
-  /** Keeps `name` for the next sweeps although the store could not list it. */
-  remember(name: string): void {
-    this.unlisted.add(name);
+  /**
+   * Lists the identity `name`, whose delete failed, for the next sweeps: in the store, or in memory
+   * when the store refuses the write. Never rejects.
+   */
+  async record(name: string): Promise<void> {
+    try {
+      await this.options.store.addOrphan(name);
+    } catch (error) {
+      this.options.logger.error(
+        { domain: name, err: error },
+        'orphaned SES identity could not be listed in the store; its delete is retried from memory',
+      );
+      this.unlisted.add(name);
+    }
   }
 
   /** One pass over the orphan list. Never rejects: failures are logged and retried next time. */
@@ -84,6 +95,16 @@ export class OrphanSweeper {
       await this.running;
     } finally {
       this.stopping = false;
+    }
+  }
+
+  /**
+   * Deletes the identity `name` now if it is listed as an orphan, so that a registration of the
+   * name meets no leftover of its own. The caller holds the name's lock.
+   */
+  async clear(name: string): Promise<void> {
+    if (this.unlisted.has(name) || this.options.store.listOrphans().includes(name)) {
+      await this.sweepName(name);
     }
   }
 

@@ -208,6 +208,25 @@ describe('aws mode', () => {
       });
     });
 
+    describe('when the name is registered again while its orphan waits for the sweeper', () => {
+      it('deletes the orphan first and answers 201', async () => {
+        await service.close();
+        service = await startTestService({ ...ENV, NUMONIC_ORPHAN_RETRY_SECONDS: '3600' });
+        token = await service.token();
+        const repair = breakStoreWrites();
+        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
+        aws.onCall('DeleteEmailIdentity', repair);
+        assert.equal((await register()).status, 500);
+        assert.deepEqual(service.store.listOrphans(), ['example.com']);
+
+        const again = await register();
+
+        assert.equal(again.status, 201);
+        assert.deepEqual(service.store.listOrphans(), []);
+        assertSesMatchesStore();
+      });
+    });
+
     describe('when the store stays broken and SES refuses that delete too', () => {
       it('retries the delete from memory until SES takes it', async () => {
         const repair = breakStoreWrites();

@@ -63,7 +63,7 @@ describe('AwsSesIdentities', () => {
     restoreEnv = aws.useEnv();
     orphans = [];
     ses = new AwsSesIdentities(config, logger, {
-      addOrphan: async (name) => {
+      record: async (name) => {
         orphans.push(name);
       },
     });
