@@ -53,6 +53,12 @@ export interface FakeIdentity {
   dkimStatus: string;
   configurationSetName: string | undefined;
   tags: { Key: string; Value: string }[];
+  /** What `GetEmailIdentity` reports as `VerificationInfo`; timestamps in epoch seconds. */
+  verificationInfo?: {
+    ErrorType?: string;
+    LastCheckedTimestamp?: number;
+    LastSuccessTimestamp?: number;
+  };
 }
 
 /** A running fake of SES v2, SES v1 and STS; see `startFakeAws`. */
@@ -378,6 +384,9 @@ function handle(fake: FakeAws, call: Call): Answer {
         Tags: identity.tags,
         ConfigurationSetName: identity.configurationSetName,
         VerificationStatus: identity.verificationStatus,
+        ...(identity.verificationInfo === undefined
+          ? {}
+          : { VerificationInfo: identity.verificationInfo }),
       });
     }
     case 'DeleteEmailIdentity': {

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import { emptyStoreDocument, serializeStoreFile } from '../../../service/store/json-file-store';
 
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws';
 import { request } from '../../helpers/http';
-import { startTestService, type TestService } from '../../helpers/service';
+import {
+  makeTempDir,
+  removeTempDir,
+  startTestService,
+  type TestService,
+} from '../../helpers/service';
 
 // The real service in `aws` mode, through HTTP, against the fake SES and STS. Whatever SES does,
 // a domain exists in both places or in neither: every test ends by comparing the fake's
@@ -26,17 +34,28 @@ describe('aws mode', () => {
   let service: TestService;
   let token: string;
 
+  /** Identities a test gave SES that are not this service's: left out of the final comparison. */
+  let foreign: string[];
+  /** Data folders a test made itself, removed after it. */
+  const folders: string[] = [];
+
   beforeEach(async () => {
+    foreign = [];
     aws = await startFakeAws({ configurationSets: ['numonic-test'] });
     restoreEnv = aws.useEnv();
     service = await startTestService(ENV);
     token = await service.token();
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    // The invariant holds after every test, whatever the test itself asserted.
+    if (this.currentTest?.state === 'passed') {
+      assertSesMatchesStore(foreign);
+    }
     await service?.close();
     restoreEnv();
     await aws.close();
+    for (const dir of folders.splice(0)) removeTempDir(dir);
   });
 
   function register(name = 'example.com') {
@@ -139,6 +158,7 @@ describe('aws mode', () => {
         assert.equal(response.status, 503);
         // 3 attempts of 300 ms, at most 600 ms of backoff, and room for a slow host.
         assert.ok(elapsed < 2_500, `took ${elapsed} ms`);
+        assert.equal(aws.calls.CreateEmailIdentity, 3);
         assertSesMatchesStore();
       });
     });
@@ -165,7 +185,8 @@ describe('aws mode', () => {
         assert.equal(response.status, 409);
         assert.equal(response.body.error.code, 'CONFLICT');
         assert.deepEqual(aws.identities.get('example.com'), before);
-        assertSesMatchesStore(['example.com']);
+        foreign = ['example.com'];
+        assertSesMatchesStore(foreign);
       });
     });
 
@@ -245,6 +266,31 @@ describe('aws mode', () => {
         assert.deepEqual(service.store.listOrphans(), []);
         assertSesMatchesStore();
       });
+    });
+  });
+
+  describe('at start-up, with orphans listed in the data file', () => {
+    it('deletes them from SES and from the list, without waiting for the periodic sweep', async () => {
+      await service.close();
+      const dataDir = makeTempDir();
+      folders.push(dataDir);
+      const orphans = ['leftover-a.com', 'leftover-b.com'];
+      const document = { ...emptyStoreDocument(), orphans };
+      writeFileSync(path.join(dataDir, 'numonic.json'), serializeStoreFile(document));
+      for (const name of orphans) aws.addIdentity(name);
+
+      service = await startTestService(
+        { ...ENV, NUMONIC_ORPHAN_RETRY_SECONDS: '3600' },
+        { dataDir },
+      );
+      const deadline = Date.now() + 5_000;
+      while (service.store.listOrphans().length > 0 && Date.now() < deadline) {
+        await sleep(20);
+      }
+
+      assert.equal(aws.identities.size, 0);
+      const onDisk = JSON.parse(readFileSync(service.dataFile, 'utf8')) as { orphans: string[] };
+      assert.deepEqual(onDisk.orphans, []);
     });
   });
 

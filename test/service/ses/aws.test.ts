@@ -277,8 +277,13 @@ describe('AwsSesIdentities', () => {
         const throttle = { throttle: true } as const;
         aws.inject('CreateEmailIdentity', throttle, throttle, throttle);
 
+        const started = Date.now();
         const error = await rejection(ses.create('example.com'));
+        const elapsed = Date.now() - started;
 
+        // Two throttling backoffs of at most 1 s and 2 s (the SDK's base of 500 ms, doubled),
+        // and room for a slow host.
+        assert.ok(elapsed < 8_000, `took ${elapsed} ms`);
         assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
         assert.match(error.message, /CreateEmailIdentity/);
         assert.equal(aws.calls.CreateEmailIdentity, 3);
@@ -514,6 +519,24 @@ describe('AwsSesIdentities', () => {
       const status = await ses.status('example.com');
 
       assert.equal(status.dkimStatus, 'SUCCESS');
+    });
+
+    it("reports SES's VerificationInfo: the error found and when it last checked", async () => {
+      const identity = aws.addIdentity('example.com');
+      aws.setVerificationStatus('example.com', 'FAILED');
+      identity.verificationInfo = {
+        ErrorType: 'HOST_NOT_FOUND',
+        LastCheckedTimestamp: 1_796_300_000,
+        LastSuccessTimestamp: 1_796_200_000.5,
+      };
+
+      const status = await ses.status('example.com');
+
+      assert.deepEqual(status.verificationInfo, {
+        errorType: 'HOST_NOT_FOUND',
+        lastCheckedAt: '2026-12-03T12:13:20.000Z',
+        lastSuccessAt: '2026-12-02T08:26:40.500Z',
+      });
     });
 
     describe('when SES does not know the identity', () => {
