@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   let program: Record<string, unknown> = {};
   try {
     if (options.program.endsWith('.ts')) {
-      registerTypeScriptLikePulumi(path.dirname(options.program));
+      registerTypeScriptLikePulumi(projectFolderOf(options.program));
     }
     program = require(options.program) as Record<string, unknown>;
   } catch (error) {
@@ -188,8 +188,23 @@ async function main(): Promise<void> {
 }
 
 /**
+ * The folder of the `Pulumi.yaml` nearest above `program`: where `pulumi up` runs the language
+ * host, whose working directory decides which `tsconfig.json` applies. For the quickstart that is
+ * the repository root, although its program lives in `quickstart/`.
+ */
+function projectFolderOf(program: string): string {
+  let folder = path.dirname(program);
+  while (!existsSync(path.join(folder, 'Pulumi.yaml'))) {
+    const parent = path.dirname(folder);
+    if (parent === folder) throw new Error(`No Pulumi.yaml above ${program}.`);
+    folder = parent;
+  }
+  return folder;
+}
+
+/**
  * Prepares `require` for a `.ts` entry as the Node.js language host does for a TypeScript
- * project (`@pulumi/pulumi/cmd/run/run.js`): the program's folder as working directory, its
+ * project (`@pulumi/pulumi/cmd/run/run.js`): the project's folder as working directory, its
  * `tsconfig.json` if there is one, and ts-node (the SDK's vendored copy unless one is installed)
  * with the host's default compiler options under the tsconfig's own.
  */
