@@ -422,6 +422,19 @@ describe('NumonicDomain over the engine protocol', function () {
       assert.equal((await getDomain(created.id)).status, 404);
     });
 
+    it('come from the stack configuration before the environment', async () => {
+      const otherTenant = await service.token();
+      const host = await startHost({
+        config: { 'numonic:apiUrl': service.url, 'numonic:apiToken': secret(token) },
+        env: { NUMONIC_API_URL: 'http://127.0.0.1:9', NUMONIC_API_TOKEN: otherTenant },
+      });
+
+      const created = await register(host, { domainName: uniqueName('config-over-env') });
+      await host.delete(created.id, created.state);
+
+      assert.equal(created.state.tenantId, tenantId);
+    });
+
     it('come from NUMONIC_API_URL and NUMONIC_API_TOKEN in the environment', async () => {
       const host = await startHost({
         env: { NUMONIC_API_URL: service.url, NUMONIC_API_TOKEN: token },
