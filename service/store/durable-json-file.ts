@@ -3,9 +3,13 @@
 // folder is fsynced so the rename itself is on disk. A reader, or a restart after kill -9 or power
 // loss, finds either the old complete file or the new one, never a mix.
 //
-// `write` serializes before its first await. lowdb's `Low.write()` calls it synchronously, so what
-// a write stores is fixed the moment it starts and changes made while it is in flight wait for the
-// next one. Folder fsync is what Linux and macOS need for a durable rename; it is POSIX-only.
+// `write` asks the codec for the file's text before its first await. lowdb's `Low.write()` calls it
+// synchronously, so what a write stores is fixed the moment it starts and changes made while it is
+// in flight wait for the next one. The text may come as chunks produced while the write goes on
+// (from a snapshot the codec took at once): each is written before the next is made, so a large
+// document never sits in memory as one string and its encoded copy, and the event loop serves
+// other work between chunks. Folder fsync is what Linux and macOS need for a durable rename; it
+// is POSIX-only.
 
 import { readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
@@ -16,8 +20,11 @@ import type { Adapter } from 'lowdb';
 export interface JsonCodec<T> {
   /** Turns the file's text into a document; throws when the text is not one. */
   parse(text: string): T;
-  /** Turns a document into the file's text; called synchronously when a write starts. */
-  serialize(data: T): string;
+  /**
+   * Turns a document into the file's text, whole or as chunks to write in order. Called
+   * synchronously when a write starts: chunks produced later must come from what `data` held then.
+   */
+  serialize(data: T): string | Iterable<string>;
 }
 
 /**
@@ -66,7 +73,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const text = this.#codec.serialize(data);
 
     try {
-      await writeSynced(this.#temp, text);
+      await writeSynced(this.#temp, typeof text === 'string' ? [text] : text);
       await rename(this.#temp, this.file);
     } catch (error) {
       await rm(this.#temp, { force: true }).catch(() => undefined);
@@ -79,10 +86,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 }
 
-async function writeSynced(file: string, text: string): Promise<void> {
+async function writeSynced(file: string, chunks: Iterable<string>): Promise<void> {
   const handle = await open(file, 'w', 0o600);
   try {
-    await handle.writeFile(text, 'utf8');
+    for (const chunk of chunks) {
+      await handle.writeFile(chunk, 'utf8');
+    }
     await handle.sync();
   } finally {
     await handle.close();

@@ -50,6 +50,17 @@ describe('DurableJsonFile', () => {
       assert.deepEqual(fs.readdirSync(path.dirname(file)), ['counter.json']);
     });
 
+    it('writes a text given as chunks, in order', async () => {
+      const chunked = {
+        ...codec,
+        serialize: (data: Counter) => ['{"count":', `${data.count}`, '}'],
+      };
+
+      await new DurableJsonFile(file, chunked).write({ count: 12 });
+
+      assert.equal(fs.readFileSync(file, 'utf8'), '{"count":12}');
+    });
+
     it('stores the data as it was when the write started', async () => {
       const data = { count: 1 };
 

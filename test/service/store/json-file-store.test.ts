@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   openJsonFileStore,
   serializeStoreFile,
+  storeFileChunks,
   type JsonFileStore,
   type JsonFileStoreOptions,
   type StoreDocument,
@@ -378,6 +379,53 @@ describe('JsonFileStore', () => {
 
       assert.equal(store.findByName('d2.example.com')?.id, 2);
       assert.equal(next.id, 9);
+    });
+  });
+
+  describe('storeFileChunks', () => {
+    function documentOf(count: number): StoreDocument {
+      const domains: Record<string, DomainRecord> = {};
+      for (let id = 1; id <= count; id += 1) {
+        domains[id] = Object.freeze({ ...newDomain(`d${id}.example.com`), id });
+      }
+      return { format: 1, nextId: count + 1, domains, orphans: ['gone.example.com'] };
+    }
+
+    for (const count of [0, 1, 2500]) {
+      it(`writes ${count} domains as the compact JSON of the whole document`, () => {
+        const document = documentOf(count);
+        const { format, nextId, domains, orphans } = document;
+
+        const text = [...storeFileChunks(document)].join('');
+
+        assert.equal(text, JSON.stringify({ format, nextId, domains, orphans }));
+      });
+    }
+
+    it('cuts a large document into chunks of at most 1000 domains', () => {
+      const chunks = [...storeFileChunks(documentOf(2500))];
+
+      // the opening, three chunks of domains, the closing with the orphans
+      assert.equal(chunks.length, 5);
+    });
+
+    it('holds the document as it was when called, whatever changes while chunks are made', () => {
+      const document = documentOf(2500);
+      const expected = serializeStoreFile(document);
+      const chunks = storeFileChunks(document)[Symbol.iterator]();
+      document.domains[1] = Object.freeze({ ...newDomain('before.example.com'), id: 1 });
+      document.nextId = 2600;
+      const first = chunks.next().value as string;
+
+      document.domains[2000] = Object.freeze({ ...newDomain('changed.example.com'), id: 2000 });
+      delete document.domains[2500];
+      document.domains[2501] = Object.freeze({ ...newDomain('added.example.com'), id: 2501 });
+      document.orphans.push('later.example.com');
+      document.nextId = 2502;
+      const rest: string[] = [];
+      for (let next = chunks.next(); !next.done; next = chunks.next()) rest.push(next.value);
+
+      assert.equal([first, ...rest].join(''), expected);
     });
   });
 
