@@ -6,13 +6,32 @@ import type { Logger } from './logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The matched route pattern (`/api/v1/domains/:id`), never the path with its ids; null if none. */
-function routeOf(req: Request): string | null {
-  if (req.route === undefined) {
-    return null;
-  }
-  const pattern = `${req.baseUrl}${String(req.route.path)}`;
+/** A route's full pattern (`/api/v1/domains/:id`), without a trailing slash. */
+function patternOf(baseUrl: string, route: { path: unknown }): string {
+  const pattern = `${baseUrl}${String(route.path)}`;
   return pattern.length > 1 ? pattern.replace(/\/$/, '') : pattern;
+}
+
+/**
+ * Notes the route pattern the moment the router matches a route, the only time `req.baseUrl` is
+ * sure to hold the route's mount path: a router puts its parent's `baseUrl` back when an error
+ * leaves it, so read when the response closes, a failed `/api/v1/domains/:id` would show as `/:id`.
+ * Returns the pattern noted so far; null while no route matched.
+ */
+function watchRoute(req: Request): () => string | null {
+  let route: unknown;
+  let pattern: string | null = null;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set(value: { path: unknown } | undefined) {
+      route = value;
+      pattern = value === undefined ? null : patternOf(req.baseUrl, value);
+    },
+  });
+
+  return () => pattern;
 }
 
 /**
@@ -23,6 +42,7 @@ function routeOf(req: Request): string | null {
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    const routeOf = watchRoute(req);
     const incoming = req.get('x-request-id');
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
@@ -35,7 +55,7 @@ export function requestLog(logger: Logger): RequestHandler {
       logger.info({
         request_id: requestId,
         method: req.method,
-        route: routeOf(req),
+        route: routeOf(),
         status: res.statusCode,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         tenant_id: res.locals.tenantId,

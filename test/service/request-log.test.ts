@@ -59,6 +59,29 @@ describe('the request log', () => {
     assert.equal(line.error_code, 'NOT_FOUND');
   });
 
+  describe('when a request fails inside a route', () => {
+    it('writes the route pattern, not the part left after the router', async () => {
+      const token = await service.token();
+      await request(service.url, 'POST', '/api/v1/domains', {
+        token,
+        body: { domain_name: 'logged-twice.com' },
+      });
+
+      const conflict = await logOf(() =>
+        request(service.url, 'POST', '/api/v1/domains', {
+          token,
+          body: { domain_name: 'logged-twice.com' },
+        }),
+      );
+      const missing = await logOf(() =>
+        request(service.url, 'GET', '/api/v1/domains/999999', { token }),
+      );
+
+      assert.deepEqual([conflict.error_code, conflict.route], ['CONFLICT', '/api/v1/domains']);
+      assert.deepEqual([missing.error_code, missing.route], ['NOT_FOUND', '/api/v1/domains/:id']);
+    });
+  });
+
   it('echoes a sane X-Request-Id', async () => {
     const line = await logOf(() =>
       request(service.url, 'GET', '/healthz', { headers: { 'x-request-id': 'trace-42' } }),
