@@ -158,7 +158,10 @@ describe('authentication', () => {
       });
 
       it('answers 401 rather than 400 for malformed JSON', async () => {
-        const res = await request(service.url, 'POST', '/api/v1/domains', { body: '{oops' });
+        const res = await request(service.url, 'POST', '/api/v1/domains', {
+          body: '{oops',
+          headers: { 'content-type': 'application/json' },
+        });
         assert.equal(res.status, 401);
       });
 
@@ -305,6 +308,60 @@ describe('authentication', () => {
         .sign(privateKey);
 
       await expectUnauthorized(service, `Bearer ${token}`);
+    });
+  });
+
+  describe('with both an HS256 secret and a JWKS URL', () => {
+    let service: TestService;
+    let jwks: { url: string; close(): Promise<void> };
+    let rsa: { privateKey: CryptoKey; publicKey: CryptoKey };
+
+    before(async () => {
+      rsa = await generateKeyPair('RS256', { extractable: true });
+      jwks = await serveJwks([{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256' }]);
+      service = await startTestService({ NUMONIC_JWKS_URL: jwks.url });
+    });
+    after(async () => {
+      await service.close();
+      await jwks.close();
+    });
+
+    it('accepts an HS256 token signed with the secret', async () => {
+      const res = await request(service.url, 'GET', '/api/v1/domains', {
+        token: await service.token(),
+      });
+
+      assert.equal(res.status, 200);
+    });
+
+    it('accepts an RS256 token signed by the published key', async () => {
+      const token = await new SignJWT({ tenant_id: randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+        .setExpirationTime('5m')
+        .sign(rsa.privateKey);
+      const res = await request(service.url, 'GET', '/api/v1/domains', { token });
+
+      assert.equal(res.status, 200);
+    });
+
+    it('refuses HS256 signed with the published RSA key, as PEM or as JWK', async () => {
+      const header = base64url({ alg: 'HS256', typ: 'JWT', kid: 'rsa' });
+      const payload = base64url({ tenant_id: randomUUID(), exp: inAnHour() });
+      const jwk = await exportJWK(rsa.publicKey);
+      const forgeries = [await exportSPKI(rsa.publicKey), JSON.stringify(jwk), jwk.n!].map((key) =>
+        createHmac('sha256', key).update(`${header}.${payload}`).digest('base64url'),
+      );
+
+      for (const signature of forgeries) {
+        await expectUnauthorized(service, `Bearer ${header}.${payload}.${signature}`);
+      }
+    });
+
+    it('refuses alg "none" carrying the published key id', async () => {
+      const header = base64url({ alg: 'none', typ: 'JWT', kid: 'rsa' });
+      const payload = base64url({ tenant_id: randomUUID(), exp: inAnHour() });
+
+      await expectUnauthorized(service, `Bearer ${header}.${payload}.`);
     });
   });
 
