@@ -12,8 +12,15 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** A number variable; set but empty counts as unset, where coercion alone would read it as 0. */
+const number = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    schema,
+  );
+
 const integer = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  number(z.coerce.number().int().min(min).max(max).default(fallback));
 
 /**
  * `ip`, `ip:port` or `[ipv6]:port`, port 1-65535: the resolver (c-ares) takes addresses, never
@@ -62,7 +69,7 @@ const envSchema = z.object({
   NUMONIC_SES_TIMEOUT_MS: integer(5000, 100, 120_000),
   NUMONIC_SES_MAX_ATTEMPTS: integer(4, 1, 10),
   NUMONIC_ORPHAN_RETRY_SECONDS: integer(60, 1, 86_400),
-  NUMONIC_RECONCILE_PER_SECOND: z.coerce.number().positive().max(1000).default(1),
+  NUMONIC_RECONCILE_PER_SECOND: number(z.coerce.number().positive().max(1000).default(1)),
   NUMONIC_RECONCILE_CONCURRENCY: integer(2, 1, 64),
   LOG_LEVEL: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });

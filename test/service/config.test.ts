@@ -34,6 +34,29 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('with numeric variables set but empty', () => {
+    it('uses their defaults, as for unset ones, rather than 0', () => {
+      const config = loadConfig({
+        PORT: '',
+        NUMONIC_RATE_LIMIT_PER_MINUTE: ' ',
+        NUMONIC_VERIFY_PER_MINUTE: '',
+        NUMONIC_RECONCILE_PER_SECOND: '',
+      });
+
+      assert.equal(config.port, 3000);
+      assert.equal(config.rateLimitPerMinute, 1200);
+      assert.equal(config.verifyPerMinute, 10);
+      assert.equal(config.reconcile.perSecond, 1);
+    });
+  });
+
+  it('refuses a number with trailing text, naming the variable', () => {
+    const problems = problemsOf({ NUMONIC_RATE_LIMIT_PER_MINUTE: '100/min' });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^NUMONIC_RATE_LIMIT_PER_MINUTE/);
+  });
+
   it('parses comma-separated DNS servers', () => {
     const config = loadConfig({ NUMONIC_DNS_SERVERS: '127.0.0.1:5353, 1.1.1.1' });
 
