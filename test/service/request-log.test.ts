@@ -3,6 +3,8 @@ import { Writable } from 'node:stream';
 
 import { pino } from 'pino';
 
+import type { SesIdentities } from '../../service/ses/identities';
+import { SimulatedSesIdentities } from '../../service/ses/simulated';
 import { request } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
 
@@ -136,6 +138,41 @@ describe('the request log', () => {
       assert.equal(slowLines.length, 1);
       assert.equal(slowLines[0]!.aborted, true);
       assert.equal(slowLines[0]!.route, '/api/v1/domains');
+    });
+  });
+
+  describe('when a request meets a bug', () => {
+    let broken: TestService;
+    const brokenLines: Record<string, any>[] = [];
+
+    before(async () => {
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          brokenLines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      });
+      const ses = new SimulatedSesIdentities({ region: 'us-east-1' });
+      ses.create = () => Promise.reject(new Error('internal detail of the bug'));
+      broken = await startTestService(
+        {},
+        { ses: ses as SesIdentities, logger: pino({ level: 'info' }, sink) },
+      );
+    });
+    after(() => broken.close());
+
+    it('logs the stack of the 500 and keeps it out of the answer', async () => {
+      const res = await request(broken.url, 'POST', '/api/v1/domains', {
+        token: await broken.token(),
+        body: { domain_name: 'buggy.com' },
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      const logged = brokenLines.find((line) => line.err !== undefined);
+
+      assert.equal(res.body.error.code, 'INTERNAL_ERROR');
+      assert.doesNotMatch(JSON.stringify(res.body), /internal detail|at /);
+      assert.match(String(logged?.err?.stack), /internal detail of the bug\n\s+at /);
+      assert.equal(logged?.request_id, res.headers.get('x-request-id'));
     });
   });
 });
