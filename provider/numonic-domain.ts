@@ -138,10 +138,15 @@ class DomainProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   // `deleteBeforeReplace` stays false. Two names that differ only in case or a trailing dot
-  // normalize to the same name, so they are no change at all; any replacement is therefore a real
-  // rename, and the service's CONFLICT rule (one registration per normalized name) cannot refuse
-  // the new name while the old one exists. Creating first keeps the old domain, and the mail it
-  // sends, working until its replacement is registered.
+  // normalize to the same name, so they are no change at all; any replacement this diff asks for
+  // is therefore a real rename, and the service's CONFLICT rule (one registration per normalized
+  // name) cannot refuse the new name while the old one exists. Creating first keeps the old
+  // domain, and the mail it sends, working until its replacement is registered.
+  //
+  // The engine can still create the same name before deleting it without asking this diff:
+  // `pulumi up --replace`, `replaceOnChanges`, or a new logical name without an alias. The create
+  // then meets CONFLICT; with `adopt` it takes the domain over, and `delete` leaves a domain taken
+  // over that way alone (see `claimedIds`) instead of deleting what the new resource now holds.
   async diff(
     _id: string,
     olds: DomainInputs,
@@ -178,6 +183,7 @@ class DomainProvider implements pulumi.dynamic.ResourceProvider {
         throw error;
       }
       domain = await takeOver(target, domainName, lib.plainValue(inputs.adopt) === true, error);
+      claimedIds().add(String(domain.domain_id));
     }
 
     // The seed's `POST` answer carries no status fields; fetch them rather than guess. If that
@@ -246,6 +252,12 @@ class DomainProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async delete(id: string, props: DomainInputs): Promise<void> {
+    // A create in this run adopted this very domain for another resource (a replacement of the
+    // same name, or the same domain under a new logical name): the domain is that resource's now.
+    if (claimedIds().delete(id)) {
+      return;
+    }
+
     const target = lib.resolveCredentials(props, this.stack);
 
     try {
@@ -260,6 +272,24 @@ class DomainProvider implements pulumi.dynamic.ResourceProvider {
 
 /** The one provider instance: Pulumi serializes it once and reuses the text for every domain. */
 const domainProvider = new DomainProvider();
+
+/**
+ * The ids of the domains that a create adopted in this provider process, each waiting for the
+ * delete of the resource that held it before. The engine runs one provider process per deployment,
+ * and each provider text loaded into it gets its own `DomainProvider`, so the set lives on
+ * `globalThis`, shared by every text of this version and later ones in the process.
+ *
+ * A delete that runs in a later deployment (a `pulumi up` stopped between the create and the
+ * delete, whose pending delete the next run finishes) finds the set empty and deletes the domain
+ * the new resource holds; `pulumi refresh` then reports that resource gone, and the next
+ * `pulumi up` registers the domain again.
+ */
+function claimedIds(): Set<string> {
+  const key = Symbol.for('@numonic/domains:adopted-domain-ids');
+  const holder = globalThis as unknown as Record<symbol, Set<string> | undefined>;
+  holder[key] ??= new Set<string>();
+  return holder[key];
+}
 
 /** A `CONFLICT` answered to `POST`: adopt the tenant's own domain, or explain, or rethrow. */
 async function takeOver(

@@ -289,6 +289,32 @@ describe('NumonicDomain over the engine protocol', function () {
     });
   });
 
+  describe('when the engine creates the same name before deleting it', () => {
+    // `pulumi up --replace`, `replaceOnChanges`, or a new logical name without an alias: the
+    // engine creates the new resource, then deletes the old one, without asking diff.
+    it('adopts the domain and keeps it registered when the old resource is deleted', async () => {
+      const host = await startHost();
+      const old = await register(host, { domainName: uniqueName('same'), ...credentials() });
+
+      const created = await host.create({ ...old.inputs, adopt: true });
+      await host.delete(old.id, old.state);
+
+      assert.equal(created.id, old.id);
+      assert.equal((await getDomain(old.id)).status, 200);
+    });
+
+    it('deletes the domain when the resource that adopted it is destroyed later', async () => {
+      const host = await startHost();
+      const old = await register(host, { domainName: uniqueName('same-later'), ...credentials() });
+      const created = await host.create({ ...old.inputs, adopt: true });
+      await host.delete(old.id, old.state);
+
+      await host.delete(created.id, created.properties);
+
+      assert.equal((await getDomain(old.id)).status, 404);
+    });
+  });
+
   describe('when the token was rotated', () => {
     it('updates in place and deletes with the new token after the old one expired', async () => {
       const oldToken = await service.token(tenantId, { expiresIn: '1h' });
@@ -422,6 +448,28 @@ describe('NumonicDomain over the engine protocol', function () {
       assert.equal((await getDomain(created.id)).status, 404);
     });
 
+    it('come from the stack configuration when refreshed and destroyed by a later run', async () => {
+      const oldToken = await service.token(tenantId, { expiresIn: '1h' });
+      const newToken = await service.token(tenantId, { expiresIn: '30d' });
+      const firstRun = await startHost({
+        config: { 'numonic:apiUrl': service.url, 'numonic:apiToken': secret(oldToken) },
+      });
+      const created = await register(firstRun, { domainName: uniqueName('rotated-config') });
+      clockOffsetMs = 2 * 60 * 60 * 1000;
+
+      // A later `pulumi refresh` and `pulumi destroy`: a new host, the state's provider text and
+      // outputs, and the rotated token in the stack configuration only.
+      const laterRun = await startHost({
+        providerText: String(created.state.__provider),
+        config: { 'numonic:apiUrl': service.url, 'numonic:apiToken': secret(newToken) },
+      });
+      const read = await laterRun.read(created.id, created.state);
+      await laterRun.delete(created.id, read.properties);
+
+      assert.equal(read.id, created.id);
+      assert.equal((await getDomain(created.id, newToken)).status, 404);
+    });
+
     it('come from the stack configuration before the environment', async () => {
       const otherTenant = await service.token();
       const host = await startHost({
@@ -552,6 +600,22 @@ describe('NumonicDomain over the engine protocol', function () {
       } finally {
         removeTempDir(folder);
       }
+    });
+  });
+
+  describe('when the service cannot be reached', () => {
+    it('checks and diffs without it, so a preview of a new or changed stack works', async () => {
+      const down = `http://127.0.0.1:${await closedPort()}`;
+      const host = await startHost({ env: { NUMONIC_API_URL: down, NUMONIC_API_TOKEN: token } });
+      const olds = { domainName: 'yourapp.com', apiUrl: down, apiToken: token };
+      const news = { domainName: 'mail.yourapp.com', apiUrl: down, apiToken: token, adopt: true };
+
+      const fresh = await host.check({}, { domainName: 'yourapp.com' });
+      const changed = await host.check(olds, news);
+      const diff = await host.diff('1', { ...olds, domainId: 1 }, changed.inputs);
+
+      assert.deepEqual([fresh.failures, changed.failures], [[], []]);
+      assert.deepEqual(diff, REPLACE);
     });
   });
 
