@@ -109,6 +109,17 @@ describe('the provider resources under setMocks', () => {
       assert.ok(!String(registration.inputs.__provider).includes(TOKEN));
     });
 
+    it('keeps a token from secret configuration secret, as `requireSecret` returns it', async () => {
+      // `new pulumi.Config('numonic').requireSecret('apiToken')` is `pulumi.secret(value)`.
+      const fromConfig = pulumi.secret(TOKEN).apply((token) => token);
+      new NumonicDomain('mail', { domainName: 'yourapp.com', apiToken: fromConfig });
+
+      const registration = await runtime.registration('mail');
+
+      assert.ok(isWireSecret(registration.wire.apiToken));
+      assert.ok(!String(registration.inputs.__provider).includes(TOKEN));
+    });
+
     it('keeps the caller options next to additionalSecretOutputs', async () => {
       const opts = { additionalSecretOutputs: ['tenantId'] };
       new NumonicDomain('mail', { domainName: 'yourapp.com' }, opts);
