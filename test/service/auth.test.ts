@@ -392,7 +392,7 @@ describe('authentication', () => {
       await authenticate(`Bearer ${token}`);
 
       clock.advance(41_000); // past exp and the 30 s tolerance, within the minute it is remembered
-      await assert.rejects(authenticate(`Bearer ${token}`), { code: 'UNAUTHORIZED' });
+      await assert.rejects(async () => authenticate(`Bearer ${token}`), { code: 'UNAUTHORIZED' });
     });
 
     it('verifies a token that differs from a remembered one only in its signature', async () => {
@@ -402,7 +402,7 @@ describe('authentication', () => {
       const other = signature!.startsWith('A') ? 'B' : 'A';
       const forged = `${header}.${payload}.${other}${signature!.slice(1)}`;
 
-      await assert.rejects(authenticate(`Bearer ${forged}`), { code: 'UNAUTHORIZED' });
+      await assert.rejects(async () => authenticate(`Bearer ${forged}`), { code: 'UNAUTHORIZED' });
     });
   });
 });
