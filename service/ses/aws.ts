@@ -31,14 +31,23 @@ import type { OrphanSweeper } from './orphan-sweeper';
 //   and it is never adopted nor deleted.
 // - The SDK's `requestTimeout` only logs a warning unless `throwOnRequestTimeout` is set.
 //
-// Known limit: a registration that failed without a clear answer (attempts timed out, or SES kept
-// failing) looks once for its identity to delete it. When SES carries out a lost attempt only after
-// that look, or cannot be asked at all (logged at error level with the domain), it keeps an
-// identity with no record here, and registering that name answers 409 until an operator deletes it
-// (`aws sesv2 delete-email-identity --email-identity <domain>`).
+// - A create whose attempts went unanswered (timeouts, 5xx) may still be carried out by SES after
+//   the registration answered 503. The registration looks for its nonce at once and, when it is not
+//   there yet, again after 1, 2, 4 and 8 request timeouts, deleting the identity when it appears.
+//
+// Known limits: the later looks live in memory, so an identity SES creates after the last look, or
+// while the process is stopped, stays in SES with no record (logged at error level with the
+// domain when SES could not even be asked), and registering that name answers 409 until an
+// operator deletes it (`aws sesv2 delete-email-identity --email-identity <domain>`). Likewise an
+// unanswered VerifyDomainIdentity that SES carries out only after the clean-up deleted the
+// identity re-creates it (SES v1 creates what it verifies), untagged, so no look can tell it from
+// another's, and it takes the same operator delete.
 
 /** The tag key whose value is the nonce of the registration that created the identity. */
 export const CREATION_TAG = 'numonic:registration';
+
+/** When to look again for a failed registration's identity, in request timeouts after the last. */
+const LATE_LOOKS = [1, 2, 4, 8];
 
 const STATUS_MAP: Record<string, VerificationStatus> = {
   SUCCESS: 'Success',
@@ -78,7 +87,11 @@ export class AwsSesIdentities implements SesIdentities {
   private readonly sesv1: SESClient;
   private readonly sts: STSClient;
   private readonly configurationSet: string;
+  private readonly timeoutMs: number;
   private caller: CallerIdentity | undefined;
+  /** Pending looks for identities of failed registrations; cleared by `close()`. */
+  private readonly lateLooks = new Set<NodeJS.Timeout>();
+  private closed = false;
 
   constructor(
     config: Config['ses'],
@@ -100,6 +113,7 @@ export class AwsSesIdentities implements SesIdentities {
     this.sesv1 = new SESClient(clientConfig);
     this.sts = new STSClient(clientConfig);
     this.configurationSet = config.configurationSet;
+    this.timeoutMs = config.timeoutMs;
   }
 
   /**
@@ -194,8 +208,13 @@ export class AwsSesIdentities implements SesIdentities {
     };
   }
 
-  /** Closes the clients' connection pools; calls after this fail. */
+  /** Closes the clients' connection pools and drops pending looks; calls after this fail. */
   close(): void {
+    this.closed = true;
+    for (const timer of this.lateLooks) {
+      clearTimeout(timer);
+    }
+    this.lateLooks.clear();
     this.sesv2.destroy();
     this.sesv1.destroy();
     this.sts.destroy();
@@ -246,7 +265,7 @@ export class AwsSesIdentities implements SesIdentities {
         // On a first attempt the identity is certainly someone else's; after a lost answer it
         // may be the one our earlier attempt created.
         if (attemptsOf(error) > 1) {
-          const own = await this.findOwnIdentityOrThrow(domainName, nonce);
+          const own = await this.findOwnIdentityOrLookLater(domainName, nonce);
           if (own !== undefined) {
             return own.DkimAttributes ?? {};
           }
@@ -257,7 +276,9 @@ export class AwsSesIdentities implements SesIdentities {
       }
 
       // An attempt may have reached SES before the one that failed for good.
-      await this.discardIfOwn(domainName, nonce);
+      if (mayHaveCreated(error)) {
+        await this.discardIfOwn(domainName, nonce);
+      }
       throw upstreamError('CreateEmailIdentity', error);
     }
   }
@@ -281,27 +302,73 @@ export class AwsSesIdentities implements SesIdentities {
     }
   }
 
-  /** `findOwnIdentity`, or `UPSTREAM_UNAVAILABLE` when SES cannot be asked. */
-  private async findOwnIdentityOrThrow(
+  /**
+   * `findOwnIdentity`, or `UPSTREAM_UNAVAILABLE` when SES cannot be asked; the registration is
+   * failing then, and its identity, if any, is looked for again later.
+   */
+  private async findOwnIdentityOrLookLater(
     domainName: string,
     nonce: string,
   ): Promise<GetEmailIdentityCommandOutput | undefined> {
     try {
       return await this.findOwnIdentity(domainName, nonce);
     } catch (error) {
-      this.logger?.error(
-        { domain: domainName, aws_error: errorName(error) },
-        'SES may hold an identity of a failed registration; delete it if no domain record has it',
-      );
+      this.lookLater(domainName, nonce, 0);
       throw upstreamError('GetEmailIdentity', error);
     }
   }
 
+  /** Deletes the identity of a failed registration now, or later should SES create it late. */
   private async discardIfOwn(domainName: string, nonce: string): Promise<void> {
-    const own = await this.findOwnIdentityOrThrow(domainName, nonce).catch(() => undefined);
+    const own = await this.findOwnIdentity(domainName, nonce).catch(() => undefined);
     if (own !== undefined) {
       await this.discard(domainName);
+      return;
     }
+    this.lookLater(domainName, nonce, 0);
+  }
+
+  /**
+   * Looks for the identity tagged `nonce` after `LATE_LOOKS[step]` request timeouts, deletes it if
+   * it is there, else looks again at the next step. Only an identity carrying this nonce is ever
+   * deleted, so no lock on the name is needed: no other registration can own that tag.
+   */
+  private lookLater(domainName: string, nonce: string, step: number): void {
+    const delay = LATE_LOOKS[step];
+    if (this.closed || delay === undefined) {
+      return;
+    }
+
+    const timer = setTimeout(() => {
+      this.lateLooks.delete(timer);
+      void this.lookAgain(domainName, nonce, step);
+    }, delay * this.timeoutMs);
+    timer.unref();
+    this.lateLooks.add(timer);
+  }
+
+  private async lookAgain(domainName: string, nonce: string, step: number): Promise<void> {
+    let own: GetEmailIdentityCommandOutput | undefined;
+    try {
+      own = await this.findOwnIdentity(domainName, nonce);
+    } catch (error) {
+      if (step + 1 === LATE_LOOKS.length && !this.closed) {
+        this.logger?.error(
+          { domain: domainName, aws_error: errorName(error) },
+          'SES may hold an identity of a failed registration; delete it if no domain record has it',
+        );
+      }
+    }
+
+    if (own === undefined) {
+      this.lookLater(domainName, nonce, step + 1);
+      return;
+    }
+    this.logger?.info(
+      { domain: domainName },
+      'deleting the late SES identity of a failed registration',
+    );
+    await this.discard(domainName);
   }
 
   /** Deletes an identity this registration created; records it as an orphan when SES refuses. */
@@ -361,6 +428,17 @@ function identityArn(caller: CallerIdentity, domainName: string): string {
 function errorName(error: unknown): string {
   const name = (error as { name?: unknown } | undefined)?.name;
   return typeof name === 'string' ? name : 'Error';
+}
+
+/**
+ * False only when SES refused the one attempt made with a 4xx answer: then it certainly created
+ * nothing. A timeout, a lost connection or a 5xx leaves the outcome unknown, and so does any
+ * failure after earlier attempts, which may have reached SES.
+ */
+function mayHaveCreated(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const refused = status !== undefined && status >= 400 && status < 500;
+  return !refused || attemptsOf(error) > 1;
 }
 
 function attemptsOf(error: unknown): number {

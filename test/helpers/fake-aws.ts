@@ -26,14 +26,16 @@ export type FakeAwsOperation =
  * - `status`: a 5xx with the service's error for it (`InternalFailure`, `ServiceUnavailable`...).
  * - `delayMs`: the request is held that long before the fake looks at it, and is dropped unseen
  *   when the client hung up meanwhile. With `applied: true` it is carried out at once and only
- *   the answer is held: SES did the work, the client never heard.
+ *   the answer is held: SES did the work, the client never heard. With `applied: 'late'` it is
+ *   carried out when the delay ends even if the client hung up meanwhile: SES was slow, then did
+ *   the work anyway.
  * - `alreadyExists`, `notFound`: the service's `AlreadyExistsException` / `NotFoundException`.
  * - `error`: any other error, e.g. `{ status: 403, code: 'InvalidClientTokenId' }`.
  */
 export type FakeFault =
   | { throttle: true }
   | { status: number }
-  | { delayMs: number; applied?: boolean }
+  | { delayMs: number; applied?: boolean | 'late' }
   | { alreadyExists: true }
   | { notFound: true }
   | { error: { status: number; code: string; message?: string } };
@@ -286,6 +288,8 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
     } else if (fault.applied === true) {
       const answer = handle(fake, call);
       later(fault.delayMs, () => send(answer));
+    } else if (fault.applied === 'late') {
+      later(fault.delayMs, () => send(handle(fake, call)));
     } else {
       // Looked at only if the client is still waiting: a request it gave up on never happened.
       later(fault.delayMs, () => !hungUp && send(handle(fake, call)));

@@ -163,6 +163,24 @@ describe('aws mode', () => {
       });
     });
 
+    describe('when SES creates the identity only after the last attempt timed out', () => {
+      it('answers 503, stores nothing, and deletes the identity once it appears', async () => {
+        const dropped = { delayMs: 10_000 };
+        aws.inject('CreateEmailIdentity', dropped, dropped, { delayMs: 1_000, applied: 'late' });
+
+        const response = await register();
+
+        assert.equal(response.status, 503);
+        assert.deepEqual(storedNames(), []);
+        const deadline = Date.now() + 8_000;
+        while (aws.calls.DeleteEmailIdentity === 0 && Date.now() < deadline) {
+          await sleep(50);
+        }
+        assert.equal(aws.calls.DeleteEmailIdentity, 1);
+        assertSesMatchesStore();
+      });
+    });
+
     describe('when SES fails after creating the identity', () => {
       it('answers 503 and SES keeps nothing', async () => {
         aws.inject('VerifyDomainIdentity', SERVER_ERROR, SERVER_ERROR, SERVER_ERROR);

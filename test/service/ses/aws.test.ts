@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { pino } from 'pino';
 
@@ -8,6 +9,7 @@ import { AwsSesIdentities, CREATION_TAG } from '../../../service/ses/aws';
 import { startFakeAws, type FakeAws, type FakeAwsOptions } from '../../helpers/fake-aws';
 
 const CONFIGURATION_SET = 'numonic-test';
+const SERVER_ERROR = { status: 500 };
 
 function sesConfig(): Config['ses'] {
   return loadConfig({
@@ -38,6 +40,16 @@ async function rejection(promise: Promise<unknown>): Promise<ApiError> {
     return error;
   }
   assert.fail('expected a rejection');
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      assert.fail(`condition not met within ${timeoutMs} ms`);
+    }
+    await sleep(20);
+  }
 }
 
 async function startupFailure(promise: Promise<unknown>): Promise<Error> {
@@ -353,6 +365,61 @@ describe('AwsSesIdentities', () => {
         assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
         assert.equal(aws.calls.DeleteEmailIdentity, 1);
         assert.equal(aws.identities.size, 0);
+      });
+    });
+
+    describe('when SES creates the identity only after every attempt timed out', () => {
+      beforeEach(() => setUpStarted());
+
+      it('answers UPSTREAM_UNAVAILABLE in time, then deletes the identity once it appears', async () => {
+        const dropped = { delayMs: 10_000 };
+        aws.inject('CreateEmailIdentity', dropped, dropped, { delayMs: 1_000, applied: 'late' });
+
+        const started = Date.now();
+        const error = await rejection(ses.create('example.com'));
+        const elapsed = Date.now() - started;
+
+        assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
+        assert.ok(elapsed < timeBoundMs(config), `took ${elapsed} ms`);
+        assert.equal(aws.calls.DeleteEmailIdentity, 0, 'nothing to delete when it answered');
+        await until(() => aws.calls.DeleteEmailIdentity === 1, 20 * config.timeoutMs);
+        assert.equal(aws.identities.size, 0);
+        assert.deepEqual(orphans, []);
+      });
+    });
+
+    describe('when a retry meets its own identity but SES cannot be asked whose it is', () => {
+      beforeEach(() => setUpStarted());
+
+      it('answers UPSTREAM_UNAVAILABLE, then deletes the identity once SES answers', async () => {
+        aws.inject('CreateEmailIdentity', { delayMs: 2_000, applied: true });
+        aws.inject('GetEmailIdentity', SERVER_ERROR, SERVER_ERROR, SERVER_ERROR);
+
+        const error = await rejection(ses.create('example.com'));
+
+        assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
+        assert.equal(aws.calls.CreateEmailIdentity, 2);
+        await until(() => aws.identities.size === 0, 20 * config.timeoutMs);
+        assert.equal(aws.calls.DeleteEmailIdentity, 1);
+      });
+    });
+
+    describe('when someone else creates the name after a registration timed out', () => {
+      beforeEach(() => setUpStarted());
+
+      it('looks again for its own identity and leaves theirs alone', async () => {
+        const dropped = { delayMs: 10_000 };
+        aws.inject('CreateEmailIdentity', dropped, dropped, dropped);
+
+        await rejection(ses.create('example.com'));
+        const looks = aws.calls.GetEmailIdentity;
+        const theirs = aws.addIdentity('example.com', [{ Key: 'team', Value: 'marketing' }]);
+        const before = structuredClone(theirs);
+        // The first two later looks, after one and three request timeouts, find theirs.
+        await until(() => aws.calls.GetEmailIdentity >= looks + 2, 10 * config.timeoutMs);
+
+        assert.equal(aws.calls.DeleteEmailIdentity, 0);
+        assert.deepEqual(aws.identities.get('example.com'), before);
       });
     });
 
