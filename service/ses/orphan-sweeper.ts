@@ -100,11 +100,16 @@ export class OrphanSweeper {
 
   /**
    * Deletes the identity `name` now if it is listed as an orphan, so that a registration of the
-   * name meets no leftover of its own. The caller holds the name's lock.
+   * name meets no leftover of its own. The caller holds the name's lock. Rejects with SES's
+   * `UPSTREAM_UNAVAILABLE` when SES still refuses the delete: the registration would otherwise
+   * meet its own leftover and answer 409 for a name nobody holds.
    */
   async clear(name: string): Promise<void> {
     if (this.unlisted.has(name) || this.options.store.listOrphans().includes(name)) {
-      await this.sweepName(name);
+      const { sesError } = await this.sweepName(name);
+      if (sesError !== undefined) {
+        throw sesError;
+      }
     }
   }
 
@@ -116,7 +121,7 @@ export class OrphanSweeper {
       if (this.stopping) {
         break;
       }
-      const outcome = await names.run(name, () => this.sweepName(name));
+      const { outcome } = await names.run(name, () => this.sweepName(name));
       result[outcome].push(name);
     }
 
@@ -130,11 +135,14 @@ export class OrphanSweeper {
     return result;
   }
 
-  private async sweepName(name: string): Promise<keyof SweepResult> {
+  /** Deletes one orphan; `sesError` is SES's refusal, when that is why it failed. */
+  private async sweepName(
+    name: string,
+  ): Promise<{ outcome: keyof SweepResult; sesError?: unknown }> {
     const { store, ses, logger } = this.options;
     // A registration of the same name succeeded since: the identity is that domain's now.
     if (store.findByName(name) !== undefined) {
-      return (await this.forget(name)) ? 'live' : 'failed';
+      return { outcome: (await this.forget(name)) ? 'live' : 'failed' };
     }
 
     try {
@@ -142,9 +150,9 @@ export class OrphanSweeper {
     } catch (error) {
       logger.warn({ domain: name, err: error }, 'orphaned SES identity still not deleted');
       await this.list(name);
-      return 'failed';
+      return { outcome: 'failed', sesError: error };
     }
-    return (await this.forget(name)) ? 'deleted' : 'failed';
+    return { outcome: (await this.forget(name)) ? 'deleted' : 'failed' };
   }
 
   /** Moves a name held in memory into the store's list, once the store takes writes again. */

@@ -266,6 +266,28 @@ describe('aws mode', () => {
       });
     });
 
+    describe("when the name is registered again while SES still refuses its orphan's delete", () => {
+      it('answers 503 rather than 409, and 201 once SES takes the delete', async () => {
+        await service.close();
+        service = await startTestService({ ...ENV, NUMONIC_ORPHAN_RETRY_SECONDS: '3600' });
+        token = await service.token();
+        const repair = breakStoreWrites();
+        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
+        aws.onCall('DeleteEmailIdentity', repair);
+        assert.equal((await register()).status, 500);
+        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
+
+        const refused = await register();
+
+        assert.equal(refused.status, 503);
+        assert.equal(refused.body.error.code, 'UPSTREAM_UNAVAILABLE');
+        assert.deepEqual(service.store.listOrphans(), ['example.com']);
+        assert.equal((await register()).status, 201);
+        assert.deepEqual(service.store.listOrphans(), []);
+        assertSesMatchesStore();
+      });
+    });
+
     describe('when the store stays broken and SES refuses that delete too', () => {
       it('retries the delete from memory until SES takes it', async () => {
         const repair = breakStoreWrites();

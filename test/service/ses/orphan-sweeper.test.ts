@@ -54,8 +54,20 @@ describe('OrphanSweeper', () => {
     sweeper = newSweeper();
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
     await sweeper.stop();
+    // Whatever a test did, every identity in SES is a stored domain or a listed orphan, and every
+    // stored domain has its identity.
+    if (this.currentTest?.state === 'passed') {
+      for (const name of aws.identities.keys()) {
+        const accounted =
+          store.findByName(name) !== undefined || store.listOrphans().includes(name);
+        assert.ok(accounted, `${name} is in SES but neither stored nor listed as an orphan`);
+      }
+      for (const domain of store.listPending()) {
+        assert.ok(aws.identities.has(domain.name), `${domain.name} is stored but not in SES`);
+      }
+    }
     await store.close();
     removeTempDir(dataDir);
     ses.close();
@@ -145,6 +157,41 @@ describe('OrphanSweeper', () => {
 
         assert.equal(callsWhileHeld, 0);
         assert.equal(aws.calls.DeleteEmailIdentity, 1);
+      });
+    });
+  });
+
+  describe('clear', () => {
+    it('deletes a listed orphan at once and forgets its name', async () => {
+      aws.addIdentity('again.example.com');
+      await store.addOrphan('again.example.com');
+
+      await sweeper.clear('again.example.com');
+
+      assert.equal(aws.identities.size, 0);
+      assert.deepEqual(store.listOrphans(), []);
+    });
+
+    it('leaves an unlisted name alone', async () => {
+      aws.addIdentity('theirs.example.com');
+
+      await sweeper.clear('theirs.example.com');
+
+      assert.equal(aws.calls.DeleteEmailIdentity, 0);
+      // Not this service's identity: out of the SES/store comparison.
+      aws.identities.delete('theirs.example.com');
+    });
+
+    describe('when SES still refuses the delete', () => {
+      it('rejects with UPSTREAM_UNAVAILABLE and keeps the name listed', async () => {
+        aws.addIdentity('stuck.example.com');
+        await store.addOrphan('stuck.example.com');
+        aws.inject('DeleteEmailIdentity', { status: 500 }, { status: 500 }, { status: 500 });
+
+        await assert.rejects(sweeper.clear('stuck.example.com'), { code: 'UPSTREAM_UNAVAILABLE' });
+
+        assert.ok(aws.identities.has('stuck.example.com'));
+        assert.deepEqual(store.listOrphans(), ['stuck.example.com']);
       });
     });
   });
