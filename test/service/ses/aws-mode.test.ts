@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { emptyStoreDocument, serializeStoreFile } from '../../../service/store/json-file-store';
 
+import { launchService } from '../../helpers/child-service';
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws';
 import { request } from '../../helpers/http';
 import {
@@ -119,6 +120,28 @@ describe('aws mode', () => {
         ],
       );
       assertSesMatchesStore();
+    });
+
+    describe('when the region signs DKIM in its own zone', () => {
+      it('points the three CNAMEs into that zone', async () => {
+        aws.signingHostedZone = 'dkim.eu-central-2.amazonses.com';
+
+        const response = await register();
+
+        assert.equal(response.status, 201);
+        const tokens = aws.identities.get('example.com')?.dkimTokens ?? [];
+        const cnames = response.body.dns_records
+          .filter((record: { type: string }) => record.type === 'CNAME')
+          .map((record: { name: string; value: string }) => [record.name, record.value]);
+        assert.deepEqual(
+          cnames,
+          tokens.map((dkim) => [
+            `${dkim}._domainkey.example.com`,
+            `${dkim}.dkim.eu-central-2.amazonses.com`,
+          ]),
+        );
+        assertSesMatchesStore();
+      });
     });
 
     describe('when SES throttles twice', () => {
@@ -306,6 +329,33 @@ describe('aws mode', () => {
         assert.deepEqual(service.store.listOrphans(), []);
         assertSesMatchesStore();
       });
+    });
+  });
+
+  describe('at start-up, when STS refuses the credentials', () => {
+    it('exits 1 naming STS GetCallerIdentity and the reason, never the credentials', async () => {
+      const dataDir = makeTempDir();
+      folders.push(dataDir);
+      aws.inject('GetCallerIdentity', {
+        error: { status: 403, code: 'InvalidClientTokenId', message: 'The token is invalid.' },
+      });
+
+      const launched = launchService(
+        {
+          ...aws.env,
+          ...ENV,
+          LOG_LEVEL: 'silent',
+          NUMONIC_DATA_FILE: path.join(dataDir, 'numonic.json'),
+          NUMONIC_JWT_SECRET: 'a'.repeat(32),
+        },
+        dataDir,
+      );
+
+      assert.equal(await launched.exited, 1);
+      assert.match(launched.stderr(), /STS GetCallerIdentity failed: InvalidClientTokenId/);
+      const output = launched.stdout() + launched.stderr();
+      assert.ok(!output.includes(aws.env.AWS_ACCESS_KEY_ID!));
+      assert.ok(!output.includes(aws.env.AWS_SECRET_ACCESS_KEY!));
     });
   });
 
