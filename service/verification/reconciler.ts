@@ -1,12 +1,14 @@
 // The background loop that keeps `Pending` domains' statuses fresh.
 //
 // Two clocks: when a domain is due is business time, read from the injected `Clock` (tests move
-// it); how fast checks start is read from the monotonic `performance.now()`, so the rate bound
-// holds whatever the wall clock or a test clock does.
+// it); how fast checks start is read from a monotonic `Pacer` (`performance.now()` and unref'd
+// timers unless a test passes its own), so the rate bound holds whatever the wall clock does.
 //
-// Known limit: each start scans the pending domains to pick the most overdue one, so the cost of a
-// start grows with the number of pending domains (about a millisecond per 100k); past a million
-// pending domains, keep them in a queue ordered by due time instead.
+// Known limit: finding the due domains means reading every pending domain, which blocks the event
+// loop for about 40 ms at 100k pending domains. A scan therefore runs at most once a second and
+// queues what the rate lets start before the next one, so the cost is per second, not per check,
+// whatever the rate; past about a million pending domains a scan would take most of a second, and
+// the store should then keep the pending domains ordered by due time instead.
 
 import { performance } from 'node:perf_hooks';
 
@@ -32,8 +34,26 @@ export function checkInterval(ageMs: number): number {
   return Math.min(HOUR, Math.max(MINUTE, Math.round(ageMs / 60)));
 }
 
+/** Monotonic time and timers, which set the pace of checks; tests pass one they move by hand. */
+export interface Pacer {
+  /** Milliseconds from an arbitrary origin, never going back. */
+  now(): number;
+  /** Calls `callback` once `ms` have passed; the function returned cancels the call. */
+  schedule(callback: () => void, ms: number): () => void;
+}
+
+/** `performance.now()` and timers that never keep the process alive. */
+export const realPacer: Pacer = {
+  now: () => performance.now(),
+  schedule: (callback, ms) => {
+    const timer = setTimeout(callback, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
 export interface ReconcilerOptions {
-  store: Pick<DomainStore, 'listPending'>;
+  store: Pick<DomainStore, 'get' | 'listPending'>;
   verifier: Pick<Verifier, 'refresh'>;
   clock: Clock;
   logger: Logger;
@@ -41,8 +61,10 @@ export interface ReconcilerOptions {
   perSecond: number;
   /** Most checks in flight at once (`NUMONIC_RECONCILE_CONCURRENCY`). */
   concurrency: number;
-  /** How often an idle reconciler looks for due domains: 1000 ms unless a test wants it sooner. */
-  idleMs?: number;
+  /** Least time between two scans of the pending domains: 1000 ms unless a test wants less. */
+  scanMs?: number;
+  /** Where the pace of checks is measured: {@link realPacer} unless a test passes its own. */
+  pacer?: Pacer;
 }
 
 /**
@@ -51,6 +73,10 @@ export interface ReconcilerOptions {
  * `concurrency` in flight, so SES's API limits hold however many domains wait. A domain is due one
  * interval after its last check (or its registration), so a restart does not check every domain
  * at once. A check that fails is logged and retried one interval later.
+ *
+ * The pending domains are scanned at most once per `scanMs`; each scan queues the most overdue
+ * domains the rate can start before the next one. A queued domain is looked up again when its
+ * turn comes, and skipped if it was settled, deleted or checked by verify-now meanwhile.
  *
  * @example
  * const { perSecond, concurrency } = config.reconcile;
@@ -61,20 +87,28 @@ export interface ReconcilerOptions {
  */
 export class Reconciler {
   private readonly spacingMs: number;
-  private readonly idleMs: number;
+  private readonly scanMs: number;
+  private readonly pacer: Pacer;
+  /** How many domains a scan queues: every start the rate allows until the next scan, and more. */
+  private readonly batch: number;
   private readonly inFlight = new Map<number, Promise<void>>();
-  /** Business time of each domain's last started check, including ones that failed. */
-  private readonly attempted = new Map<number, number>();
-  private nextStartAt = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** What decides when each pending domain is due, parsed once per stored record. */
+  private readonly timings = new Map<number, Timing>();
+  /** Ids of the due domains found by the last scan, most overdue first. */
+  private queue: number[] = [];
+  private scannedAt = Number.NEGATIVE_INFINITY;
+  private nextStartAt = Number.NEGATIVE_INFINITY;
+  private cancel: (() => void) | undefined;
   private running = false;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.spacingMs = 1000 / options.perSecond;
-    this.idleMs = options.idleMs ?? 1000;
+    this.scanMs = options.scanMs ?? 1000;
+    this.pacer = options.pacer ?? realPacer;
+    this.batch = Math.ceil((options.perSecond * this.scanMs) / 1000) + options.concurrency;
   }
 
-  /** Starts the loop; its timers never keep the process alive. */
+  /** Starts the loop; with the real pacer, its timers never keep the process alive. */
   start(): void {
     if (this.running) {
       return;
@@ -86,43 +120,44 @@ export class Reconciler {
   /** Starts no more checks and resolves once those in flight have finished. */
   async stop(): Promise<void> {
     this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancel?.();
+    this.cancel = undefined;
 
     await Promise.all(this.inFlight.values());
   }
 
   /** Starts one check if the rate, the concurrency bound and a due domain allow, then re-arms. */
   private pump(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancel?.();
+    this.cancel = undefined;
     if (!this.running) {
       return;
     }
 
-    let wait = this.idleMs;
-    const gap = this.nextStartAt - performance.now();
-    if (gap > 0) {
-      wait = gap;
-    } else if (this.inFlight.size < this.options.concurrency) {
-      const { due, nextDueIn } = this.mostOverdue();
+    const now = this.pacer.now();
+    let wait: number;
+    if (this.nextStartAt > now) {
+      wait = this.nextStartAt - now;
+    } else if (this.inFlight.size >= this.options.concurrency) {
+      // The next check to finish pumps again; the timer is only a backstop.
+      wait = this.scanMs;
+    } else {
+      const due = this.nextDue(now);
       if (due !== undefined) {
-        this.begin(due);
+        this.begin(due, now);
         wait = this.spacingMs;
       } else {
-        wait = Math.min(this.idleMs, Math.max(1, nextDueIn));
+        wait = Math.max(1, this.scannedAt + this.scanMs - now);
       }
     }
-    // With every slot taken, the next check to finish pumps again; the timer is only a backstop.
 
-    this.timer = setTimeout(() => this.pump(), wait);
-    this.timer.unref();
+    this.cancel = this.pacer.schedule(() => this.pump(), wait);
   }
 
-  private begin(domain: DomainRecord): void {
+  private begin(domain: DomainRecord, now: number): void {
     const { verifier, clock, logger } = this.options;
-    this.attempted.set(domain.id, clock.now());
-    this.nextStartAt = performance.now() + this.spacingMs;
+    this.timingOf(domain).attempted = clock.now();
+    this.nextStartAt = now + this.spacingMs;
 
     const check = verifier.refresh(domain.id).then(
       () => undefined,
@@ -142,45 +177,142 @@ export class Reconciler {
     );
   }
 
-  /** The pending domain most overdue now, else how long until the next one is due. */
-  private mostOverdue(): { due: DomainRecord | undefined; nextDueIn: number } {
+  /** The next queued domain that is still pending and due, scanning first when the time has come. */
+  private nextDue(now: number): DomainRecord | undefined {
+    if (now - this.scannedAt >= this.scanMs) {
+      this.scan(now);
+    }
+
+    const { store, clock } = this.options;
+    const today = clock.now();
+    for (let id = this.queue.shift(); id !== undefined; id = this.queue.shift()) {
+      const domain = store.get(id);
+      const stillDue =
+        domain !== undefined &&
+        domain.verificationStatus === 'Pending' &&
+        !this.inFlight.has(id) &&
+        this.dueAt(domain) <= today;
+      if (stillDue) {
+        return domain;
+      }
+    }
+    return undefined;
+  }
+
+  /** Queues the `batch` most overdue pending domains that are due now and not being checked. */
+  private scan(now: number): void {
     const pending = this.options.store.listPending();
-    const now = this.options.clock.now();
+    const today = this.options.clock.now();
+    this.scannedAt = now;
     this.forgetSettled(pending);
 
-    let due: DomainRecord | undefined;
-    let earliest = Number.POSITIVE_INFINITY;
+    const due: Due[] = [];
     for (const domain of pending) {
-      if (this.inFlight.has(domain.id)) {
-        continue;
-      }
       const at = this.dueAt(domain);
-      if (at < earliest) {
-        earliest = at;
-        due = domain;
+      if (at <= today && !this.inFlight.has(domain.id)) {
+        due.push({ id: domain.id, at });
       }
     }
 
-    return earliest <= now ? { due, nextDueIn: 0 } : { due: undefined, nextDueIn: earliest - now };
+    this.queue = earliest(due, this.batch).map((entry) => entry.id);
   }
 
   private dueAt(domain: DomainRecord): number {
+    const { created, checked, attempted } = this.timingOf(domain);
+    const last = Math.max(checked, attempted);
+    return last + checkInterval(last - created);
+  }
+
+  /** The domain's timing, parsed again when the store holds a newer record of it. */
+  private timingOf(domain: DomainRecord): Timing {
+    const known = this.timings.get(domain.id);
+    if (known?.record === domain) {
+      return known;
+    }
+
     const created = Date.parse(domain.createdAt);
     const checked = domain.checkedAt === undefined ? created : Date.parse(domain.checkedAt);
-    const last = Math.max(checked, this.attempted.get(domain.id) ?? created);
-    return last + checkInterval(last - created);
+    const timing = { record: domain, created, checked, attempted: known?.attempted ?? created };
+    this.timings.set(domain.id, timing);
+    return timing;
   }
 
   /** Drops what is remembered of domains that are no longer pending (settled or deleted). */
   private forgetSettled(pending: readonly DomainRecord[]): void {
-    if (this.attempted.size <= pending.length) {
+    if (this.timings.size <= pending.length) {
       return;
     }
     const ids = new Set(pending.map((domain) => domain.id));
-    for (const id of this.attempted.keys()) {
+    for (const id of this.timings.keys()) {
       if (!ids.has(id)) {
-        this.attempted.delete(id);
+        this.timings.delete(id);
       }
     }
   }
+}
+
+interface Timing {
+  /** The stored record these times were read from. */
+  record: DomainRecord;
+  created: number;
+  checked: number;
+  /** Business time of the last check this reconciler started, including ones that failed. */
+  attempted: number;
+}
+
+interface Due {
+  id: number;
+  at: number;
+}
+
+/**
+ * The `count` entries due earliest, earliest first. A bounded max-heap keeps the cost near one
+ * comparison per entry, where sorting a backlog of 100k due domains every second would not.
+ */
+function earliest(entries: readonly Due[], count: number): Due[] {
+  const heap: Due[] = [];
+  for (const entry of entries) {
+    if (heap.length < count) {
+      heap.push(entry);
+      siftUp(heap, heap.length - 1);
+    } else if (count > 0 && entry.at < (heap[0] as Due).at) {
+      heap[0] = entry;
+      siftDown(heap, 0);
+    }
+  }
+  return heap.sort((a, b) => a.at - b.at);
+}
+
+function siftUp(heap: Due[], index: number): void {
+  let child = index;
+  while (child > 0) {
+    const parent = (child - 1) >> 1;
+    if ((heap[parent] as Due).at >= (heap[child] as Due).at) {
+      return;
+    }
+    swap(heap, parent, child);
+    child = parent;
+  }
+}
+
+function siftDown(heap: Due[], index: number): void {
+  let parent = index;
+  for (;;) {
+    const left = 2 * parent + 1;
+    const right = left + 1;
+    let largest = parent;
+    if (left < heap.length && (heap[left] as Due).at > (heap[largest] as Due).at) largest = left;
+    if (right < heap.length && (heap[right] as Due).at > (heap[largest] as Due).at) largest = right;
+    if (largest === parent) {
+      return;
+    }
+    swap(heap, parent, largest);
+    parent = largest;
+  }
+}
+
+function swap(heap: Due[], a: number, b: number): void {
+  const kept = heap[a] as Due;
+  heap[a] = heap[b] as Due;
+  heap[b] = kept;
 }
