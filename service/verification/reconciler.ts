@@ -68,13 +68,17 @@ export interface ReconcilerOptions {
 }
 
 /**
- * Refreshes each pending domain when it is due (see {@link checkInterval}), most overdue first,
+ * Refreshes each pending domain when it is due (see {@link checkInterval}), latest first,
  * starting at most `perSecond` checks a second, evenly spaced with no burst, and keeping at most
  * `concurrency` in flight, so SES's API limits hold however many domains wait. A domain is due one
  * interval after its last check (or its registration), so a restart does not check every domain
  * at once. A check that fails is logged and retried one interval later.
  *
- * The pending domains are scanned at most once per `scanMs`; each scan queues the most overdue
+ * Lateness is counted in intervals, so when more domains are due than the rate allows, a new domain
+ * a minute late goes with an old one an hour late: new domains, whose owners are adding records,
+ * keep being checked often while old ones wait longer.
+ *
+ * The pending domains are scanned at most once per `scanMs`; each scan queues the latest
  * domains the rate can start before the next one. A queued domain is looked up again when its
  * turn comes, and skipped if it was settled, deleted or checked by verify-now meanwhile.
  *
@@ -94,7 +98,7 @@ export class Reconciler {
   private readonly inFlight = new Map<number, Promise<void>>();
   /** What decides when each pending domain is due, parsed once per stored record. */
   private readonly timings = new Map<number, Timing>();
-  /** Ids of the due domains found by the last scan, most overdue first. */
+  /** Ids of the due domains found by the last scan, latest first. */
   private queue: number[] = [];
   private scannedAt = Number.NEGATIVE_INFINITY;
   private nextStartAt = Number.NEGATIVE_INFINITY;
@@ -191,7 +195,7 @@ export class Reconciler {
         domain !== undefined &&
         domain.verificationStatus === 'Pending' &&
         !this.inFlight.has(id) &&
-        this.dueAt(domain) <= today;
+        this.lateness(domain, today) >= 0;
       if (stillDue) {
         return domain;
       }
@@ -199,7 +203,7 @@ export class Reconciler {
     return undefined;
   }
 
-  /** Queues the `batch` most overdue pending domains that are due now and not being checked. */
+  /** Queues the `batch` latest pending domains that are due now and not being checked. */
   private scan(now: number): void {
     const pending = this.options.store.listPending();
     const today = this.options.clock.now();
@@ -208,19 +212,21 @@ export class Reconciler {
 
     const due: Due[] = [];
     for (const domain of pending) {
-      const at = this.dueAt(domain);
-      if (at <= today && !this.inFlight.has(domain.id)) {
-        due.push({ id: domain.id, at });
+      const lateness = this.lateness(domain, today);
+      if (lateness >= 0 && !this.inFlight.has(domain.id)) {
+        due.push({ id: domain.id, rank: -lateness });
       }
     }
 
-    this.queue = earliest(due, this.batch).map((entry) => entry.id);
+    this.queue = first(due, this.batch).map((entry) => entry.id);
   }
 
-  private dueAt(domain: DomainRecord): number {
+  /** How late the domain's next check is at `today`, in intervals: negative while not due. */
+  private lateness(domain: DomainRecord, today: number): number {
     const { created, checked, attempted } = this.timingOf(domain);
     const last = Math.max(checked, attempted);
-    return last + checkInterval(last - created);
+    const interval = checkInterval(last - created);
+    return (today - last - interval) / interval;
   }
 
   /** The domain's timing, parsed again when the store holds a newer record of it. */
@@ -262,32 +268,33 @@ interface Timing {
 
 interface Due {
   id: number;
-  at: number;
+  /** Lower goes first. */
+  rank: number;
 }
 
 /**
- * The `count` entries due earliest, earliest first. A bounded max-heap keeps the cost near one
+ * The `count` entries of lowest rank, lowest first. A bounded max-heap keeps the cost near one
  * comparison per entry, where sorting a backlog of 100k due domains every second would not.
  */
-function earliest(entries: readonly Due[], count: number): Due[] {
+function first(entries: readonly Due[], count: number): Due[] {
   const heap: Due[] = [];
   for (const entry of entries) {
     if (heap.length < count) {
       heap.push(entry);
       siftUp(heap, heap.length - 1);
-    } else if (count > 0 && entry.at < (heap[0] as Due).at) {
+    } else if (count > 0 && entry.rank < rankAt(heap, 0)) {
       heap[0] = entry;
       siftDown(heap, 0);
     }
   }
-  return heap.sort((a, b) => a.at - b.at);
+  return heap.sort((a, b) => a.rank - b.rank);
 }
 
 function siftUp(heap: Due[], index: number): void {
   let child = index;
   while (child > 0) {
     const parent = (child - 1) >> 1;
-    if ((heap[parent] as Due).at >= (heap[child] as Due).at) {
+    if (rankAt(heap, parent) >= rankAt(heap, child)) {
       return;
     }
     swap(heap, parent, child);
@@ -298,17 +305,22 @@ function siftUp(heap: Due[], index: number): void {
 function siftDown(heap: Due[], index: number): void {
   let parent = index;
   for (;;) {
-    const left = 2 * parent + 1;
-    const right = left + 1;
     let largest = parent;
-    if (left < heap.length && (heap[left] as Due).at > (heap[largest] as Due).at) largest = left;
-    if (right < heap.length && (heap[right] as Due).at > (heap[largest] as Due).at) largest = right;
+    for (const child of [2 * parent + 1, 2 * parent + 2]) {
+      if (child < heap.length && rankAt(heap, child) > rankAt(heap, largest)) {
+        largest = child;
+      }
+    }
     if (largest === parent) {
       return;
     }
     swap(heap, parent, largest);
     parent = largest;
   }
+}
+
+function rankAt(heap: readonly Due[], index: number): number {
+  return (heap[index] as Due).rank;
 }
 
 function swap(heap: Due[], a: number, b: number): void {

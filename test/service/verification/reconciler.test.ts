@@ -311,6 +311,41 @@ describe('Reconciler', () => {
     });
   });
 
+  describe('when more domains are due than it can start', () => {
+    it('starts the latest in intervals first, so a new domain goes before an old one', async () => {
+      const dataDir = makeTempDir();
+      const store = await openJsonFileStore(path.join(dataDir, 'numonic.json'));
+      try {
+        const clock = new ManualClock();
+        const now = clock.now();
+        // 48 hours old, checked 2 hours ago: due every 48 minutes, so 72 minutes (1.5 intervals) late.
+        const old = await store.insert(sampleDomain('old-shop.com', now - 50 * HOUR));
+        await store.update(old.id, { checkedAt: new Date(now - 2 * HOUR).toISOString() });
+        // Three minutes old, never checked: due every minute, so 2 minutes (2 intervals) late.
+        const young = await store.insert(sampleDomain('new-shop.com', now - 3 * MINUTE));
+        const pacer = new ManualPacer();
+        const checks = new PacedChecks(pacer, { refresh: async () => undefined });
+        const logger = pino({ level: 'silent' });
+        const reconciler = new Reconciler({
+          ...{ store, verifier: checks, clock, logger, pacer },
+          ...{ perSecond: 1, concurrency: 1 },
+        });
+
+        reconciler.start();
+        while (checks.starts.length < 2) {
+          await checks.settle(1);
+          pacer.fireNext();
+        }
+        await reconciler.stop();
+
+        assert.deepEqual(checks.ids, [young.id, old.id]);
+      } finally {
+        await store.close();
+        removeTempDir(dataDir);
+      }
+    });
+  });
+
   describe('with a few domains', () => {
     beforeEach(async () => {
       harness = await openHarness(dns);
