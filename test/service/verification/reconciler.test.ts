@@ -412,6 +412,23 @@ describe('Reconciler', () => {
         assert.equal(ses.calls.length, 5);
         assert.ok(checked().every((domain) => domain.name !== 'pending-0.com'));
       });
+
+      it('tries the failed domain again one interval later', async () => {
+        await harness.fill(1, harness.clock.now());
+        harness.clock.advance(2 * MINUTE);
+        const ses = new ScriptedSes();
+        ses.answer = async () => {
+          throw new Error('SES is down');
+        };
+        harness.start(ses, 1000, 2);
+        await waitFor(() => ses.calls.length === 1, 2000);
+        await sleep(100);
+        assert.equal(ses.calls.length, 1);
+
+        harness.clock.advance(MINUTE);
+
+        await waitFor(() => ses.calls.length === 2, 2000);
+      });
     });
 
     describe('stop()', () => {

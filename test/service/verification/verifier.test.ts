@@ -188,6 +188,26 @@ describe('Verifier', () => {
       assert.equal(store.findByName(domain.name), undefined);
       assert.equal(transitions().length, 0);
     });
+
+    it('leaves a new registration of its name alone', async () => {
+      const domain = await insert();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      ses.answer = async () => {
+        await held;
+        return { verificationStatus: 'Success', sesStatus: 'SUCCESS' };
+      };
+
+      const checking = verifier.refresh(domain.id);
+      await waitFor(() => ses.calls.length === 1);
+      await store.remove(domain.id);
+      const again = await store.insert(sampleDomain(domain.name, clock.now()));
+      release();
+
+      assert.equal(await checking, undefined);
+      assert.equal(store.get(again.id), again);
+      assert.equal(store.get(domain.id), undefined);
+    });
   });
 
   describe('when two checks of one domain overlap', () => {
