@@ -57,6 +57,24 @@ describe('loadConfig', () => {
     assert.match(problems[0]!, /^NUMONIC_RATE_LIMIT_PER_MINUTE/);
   });
 
+  const outOfRange: [string, string][] = [
+    ['NUMONIC_RECONCILE_PER_SECOND', '0'],
+    ['NUMONIC_RECONCILE_PER_SECOND', '1001'],
+    ['NUMONIC_RECONCILE_CONCURRENCY', '0'],
+    ['NUMONIC_RECONCILE_CONCURRENCY', '65'],
+    ['NUMONIC_VERIFY_PER_MINUTE', '0'],
+    ['NUMONIC_SES_MAX_ATTEMPTS', '11'],
+    ['NUMONIC_DNS_TIMEOUT_MS', '99'],
+  ];
+  for (const [name, value] of outOfRange) {
+    it(`refuses ${name}=${value}, outside its range, naming the variable`, () => {
+      const problems = problemsOf({ [name]: value });
+
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, new RegExp(`^${name}`));
+    });
+  }
+
   it('parses comma-separated DNS servers', () => {
     const config = loadConfig({ NUMONIC_DNS_SERVERS: '127.0.0.1:5353, 1.1.1.1' });
 
