@@ -92,6 +92,21 @@ describe('aws mode', () => {
     return () => rmSync(blocker, { recursive: true, force: true });
   }
 
+  /**
+   * Restarts the service with a sweeper that waits an hour, then leaves example.com as a listed
+   * orphan: its store write fails and so does every attempt of the clean-up's delete.
+   */
+  async function leaveOrphan(): Promise<void> {
+    await service.close();
+    service = await startTestService({ ...ENV, NUMONIC_ORPHAN_RETRY_SECONDS: '3600' });
+    token = await service.token();
+    const repair = breakStoreWrites();
+    aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
+    aws.onCall('DeleteEmailIdentity', repair);
+    assert.equal((await register()).status, 500);
+    assert.deepEqual(service.store.listOrphans(), ['example.com']);
+  }
+
   describe('POST /api/v1/domains', () => {
     it('answers 201 with the records and ARN SES and STS gave', async () => {
       const response = await register();
@@ -272,14 +287,7 @@ describe('aws mode', () => {
 
     describe('when the name is registered again while its orphan waits for the sweeper', () => {
       it('deletes the orphan first and answers 201', async () => {
-        await service.close();
-        service = await startTestService({ ...ENV, NUMONIC_ORPHAN_RETRY_SECONDS: '3600' });
-        token = await service.token();
-        const repair = breakStoreWrites();
-        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
-        aws.onCall('DeleteEmailIdentity', repair);
-        assert.equal((await register()).status, 500);
-        assert.deepEqual(service.store.listOrphans(), ['example.com']);
+        await leaveOrphan();
 
         const again = await register();
 
@@ -291,13 +299,7 @@ describe('aws mode', () => {
 
     describe("when the name is registered again while SES still refuses its orphan's delete", () => {
       it('answers 503 rather than 409, and 201 once SES takes the delete', async () => {
-        await service.close();
-        service = await startTestService({ ...ENV, NUMONIC_ORPHAN_RETRY_SECONDS: '3600' });
-        token = await service.token();
-        const repair = breakStoreWrites();
-        aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
-        aws.onCall('DeleteEmailIdentity', repair);
-        assert.equal((await register()).status, 500);
+        await leaveOrphan();
         aws.inject('DeleteEmailIdentity', ...Array.from({ length: 3 }, () => SERVER_ERROR));
 
         const refused = await register();

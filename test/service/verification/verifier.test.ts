@@ -32,6 +32,17 @@ describe('Verifier', () => {
   const transitions = () =>
     logs.filter((line) => line.msg === 'domain verification status changed');
 
+  /** SES answers `Success` only once the returned function is called, so a test acts mid-check. */
+  function holdSesSuccess(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    ses.answer = async () => {
+      await held;
+      return { verificationStatus: 'Success', sesStatus: 'SUCCESS' };
+    };
+    return release;
+  }
+
   before(async () => {
     dns = await TestDnsServer.start();
   });
@@ -171,12 +182,7 @@ describe('Verifier', () => {
   describe('when the domain is deleted while it is being checked', () => {
     it('does not write it back', async () => {
       const domain = await insert();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      ses.answer = async () => {
-        await held;
-        return { verificationStatus: 'Success', sesStatus: 'SUCCESS' };
-      };
+      const release = holdSesSuccess();
 
       const checking = verifier.refresh(domain.id);
       await waitFor(() => ses.calls.length === 1);
@@ -191,12 +197,7 @@ describe('Verifier', () => {
 
     it('leaves a new registration of its name alone', async () => {
       const domain = await insert();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      ses.answer = async () => {
-        await held;
-        return { verificationStatus: 'Success', sesStatus: 'SUCCESS' };
-      };
+      const release = holdSesSuccess();
 
       const checking = verifier.refresh(domain.id);
       await waitFor(() => ses.calls.length === 1);
