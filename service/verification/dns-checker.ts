@@ -18,10 +18,21 @@ export interface ExpectedRecord {
   value: string;
 }
 
+/** What one look at a domain's records found. */
+export interface RecordChecks {
+  /** One result per record, in the records' order. */
+  checks: RecordCheck[];
+  /**
+   * False when a lookup got no answer from DNS (a timeout, a failing or refusing server): its
+   * record reads `pending`, but that proves nothing, so no decision may rest on it.
+   */
+  answered: boolean;
+}
+
 /** Checks records against DNS; the verifier depends on this, so tests can count or stub checks. */
 export interface RecordChecker {
-  /** One result per record, in the records' order. Never rejects: failures read `pending`. */
-  check(records: readonly ExpectedRecord[]): Promise<RecordCheck[]>;
+  /** Never rejects: a lookup that fails reads `pending`, with `answered` false. */
+  check(records: readonly ExpectedRecord[]): Promise<RecordChecks>;
 }
 
 export interface DnsCheckerOptions {
@@ -33,20 +44,25 @@ export interface DnsCheckerOptions {
 
 const TRIES = 2;
 
+/** The answers that say a record is not there: NXDOMAIN, and a name without that type (NODATA). */
+const NOT_PUBLISHED: ReadonlySet<unknown> = new Set(['ENOTFOUND', 'ENODATA']);
+
 /**
  * Checks records with a `node:dns` `Resolver`: TXT through `resolveTxt` (each record's
  * character-strings joined), CNAME through `resolveCname`. A record is `verified` when DNS answers
  * the expected value among its answers, `mismatch` (with `found`, every value answered) when DNS
  * answers only other values, and `pending` when it answers nothing: NXDOMAIN, NODATA, a timeout or
- * a failing server.
+ * a failing server. The last two are not answers, and `answered` says so.
  *
  * CNAME targets are names, compared without case and without a trailing dot. TXT values are
  * compared exactly: the SES token is base64, where case matters, and SES compares it exactly too.
  *
  * @example
  * const checker = new DnsChecker({ servers: ['127.0.0.1:5353'], timeoutMs: 2000 });
- * const [txt] = await checker.check([{ type: 'TXT', name: '_amazonses.shop.com', value: token }]);
- * // txt.status: 'verified' | 'pending' | 'mismatch'
+ * const { checks, answered } = await checker.check([
+ *   { type: 'TXT', name: '_amazonses.shop.com', value: token },
+ * ]);
+ * // checks[0].status: 'verified' | 'pending' | 'mismatch'
  */
 export class DnsChecker implements RecordChecker {
   private readonly resolver: Resolver;
@@ -65,25 +81,20 @@ export class DnsChecker implements RecordChecker {
     }
   }
 
-  check(records: readonly ExpectedRecord[]): Promise<RecordCheck[]> {
-    return Promise.all(records.map((record) => this.checkOne(record)));
+  async check(records: readonly ExpectedRecord[]): Promise<RecordChecks> {
+    const answers = await Promise.all(records.map((record) => this.lookup(record)));
+
+    return {
+      checks: records.map((record, index) => compare(record, answers[index])),
+      answered: answers.every((found) => found !== undefined),
+    };
   }
 
-  private async checkOne(record: ExpectedRecord): Promise<RecordCheck> {
-    const answers = await this.lookup(record);
-    if (answers.length === 0) {
-      return { status: 'pending' };
-    }
-
-    const expected = comparable(record.type, record.value);
-    if (answers.some((answer) => comparable(record.type, answer) === expected)) {
-      return { status: 'verified' };
-    }
-    return { status: 'mismatch', found: answers };
-  }
-
-  /** What DNS answers for the record's name and type; nothing when it cannot say. */
-  private async lookup(record: ExpectedRecord): Promise<string[]> {
+  /**
+   * What DNS answers for the record's name and type: empty when it says there is none, undefined
+   * when it gives no answer in time or its server fails.
+   */
+  private async lookup(record: ExpectedRecord): Promise<string[] | undefined> {
     const query =
       record.type === 'TXT'
         ? this.resolver
@@ -91,14 +102,25 @@ export class DnsChecker implements RecordChecker {
             .then((answers) => answers.map((strings) => strings.join('')))
         : this.resolver.resolveCname(record.name);
 
-    // Every failure is "not published yet" from the customer's side: NXDOMAIN and NODATA are,
-    // and a timeout or a failing server proves nothing either way, so the next check decides.
     try {
-      return (await withDeadline(query, this.timeoutMs)) ?? [];
-    } catch {
-      return [];
+      return await withDeadline(query, this.timeoutMs);
+    } catch (error) {
+      return NOT_PUBLISHED.has((error as NodeJS.ErrnoException).code) ? [] : undefined;
     }
   }
+}
+
+/** The record's status given what DNS answered for it (undefined: no answer). */
+function compare(record: ExpectedRecord, answers: string[] | undefined): RecordCheck {
+  if (answers === undefined || answers.length === 0) {
+    return { status: 'pending' };
+  }
+
+  const expected = comparable(record.type, record.value);
+  if (answers.some((answer) => comparable(record.type, answer) === expected)) {
+    return { status: 'verified' };
+  }
+  return { status: 'mismatch', found: answers };
 }
 
 function comparable(type: ExpectedRecord['type'], value: string): string {

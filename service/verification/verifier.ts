@@ -10,7 +10,7 @@ import type {
   RecordCheck,
   VerificationStatus,
 } from '../store/store';
-import type { RecordChecker } from './dns-checker';
+import type { RecordChecker, RecordChecks } from './dns-checker';
 
 /** How long a domain may stay unverified before it is `Failed`: SES's own window, 72 hours. */
 export const VERIFICATION_WINDOW_MS = 72 * 60 * 60 * 1000;
@@ -62,7 +62,7 @@ export class Verifier {
       return undefined;
     }
 
-    const [recordChecks, identity] = await Promise.all([
+    const [{ checks: recordChecks, answered }, identity] = await Promise.all([
       dns.check(dnsRecordsOf(domain)),
       ses.mode === 'aws' ? ses.status(domain.name) : undefined,
     ]);
@@ -76,7 +76,9 @@ export class Verifier {
     }
     const now = clock.now();
     const from = current.verificationStatus;
-    const to = identity?.verificationStatus ?? simulatedStatus(current, recordChecks, now);
+    const to =
+      identity?.verificationStatus ??
+      simulatedStatus(current, { checks: recordChecks, answered }, now);
 
     const updated = await store.update(id, statusPatch(current, to, recordChecks, now));
     if (updated !== undefined && to !== from) {
@@ -89,10 +91,14 @@ export class Verifier {
   }
 }
 
-/** The overall status of a simulated domain, decided from its DNS records alone. */
+/**
+ * The overall status of a simulated domain, decided from its DNS records alone. A look at DNS
+ * that went unanswered fails no domain: an outage of the resolvers at the 72-hour mark would
+ * otherwise fail domains whose records are in place; the next answered check decides.
+ */
 export function simulatedStatus(
   domain: Pick<DomainRecord, 'verificationStatus' | 'createdAt'>,
-  checks: readonly RecordCheck[],
+  { checks, answered }: RecordChecks,
   now: number,
 ): VerificationStatus {
   if (checks.every((check) => check.status === 'verified')) {
@@ -103,7 +109,10 @@ export function simulatedStatus(
   }
 
   const age = now - Date.parse(domain.createdAt);
-  return age >= VERIFICATION_WINDOW_MS ? 'Failed' : 'Pending';
+  if (age < VERIFICATION_WINDOW_MS) {
+    return 'Pending';
+  }
+  return answered ? 'Failed' : domain.verificationStatus;
 }
 
 function statusPatch(

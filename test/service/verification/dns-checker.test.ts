@@ -22,7 +22,7 @@ describe('DnsChecker', () => {
   after(() => dns.close());
   afterEach(() => dns.clear());
 
-  const checkOne = async (record: ExpectedRecord) => (await checker.check([record]))[0];
+  const checkOne = async (record: ExpectedRecord) => (await checker.check([record])).checks[0];
 
   describe('when the TXT record holds the token', () => {
     it('reports it verified', async () => {
@@ -90,6 +90,10 @@ describe('DnsChecker', () => {
     it('reports pending', async () => {
       assert.deepEqual(await checkOne(DKIM), { status: 'pending' });
     });
+
+    it('counts NXDOMAIN as an answer', async () => {
+      assert.equal((await checker.check([DKIM])).answered, true);
+    });
   });
 
   describe('when the name holds no record of the type asked', () => {
@@ -110,6 +114,32 @@ describe('DnsChecker', () => {
       assert.deepEqual(check, { status: 'pending' });
       assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
     });
+
+    it('says DNS did not answer, though the other records were answered', async () => {
+      dns.setCname(DKIM.name, DKIM.value);
+      dns.silence(TXT.name);
+
+      const { checks, answered } = await checker.check([DKIM, TXT]);
+
+      assert.equal(answered, false);
+      assert.deepEqual(
+        checks.map((check) => check.status),
+        ['verified', 'pending'],
+      );
+    });
+  });
+
+  describe('when no server listens at the address', () => {
+    it('reports pending and says DNS did not answer', async () => {
+      const nobody = await TestDnsServer.start();
+      await nobody.close();
+      const deaf = new DnsChecker({ servers: [nobody.address], timeoutMs: 400 });
+
+      const { checks, answered } = await deaf.check([TXT]);
+
+      assert.deepEqual(checks, [{ status: 'pending' }]);
+      assert.equal(answered, false);
+    });
   });
 
   describe('with several records', () => {
@@ -117,7 +147,7 @@ describe('DnsChecker', () => {
       dns.setCname(DKIM.name, DKIM.value);
       const missing: ExpectedRecord = { ...DKIM, name: 'zzz._domainkey.shop.com' };
 
-      const checks = await checker.check([TXT, DKIM, missing]);
+      const { checks } = await checker.check([TXT, DKIM, missing]);
 
       assert.deepEqual(
         checks.map((check) => check.status),

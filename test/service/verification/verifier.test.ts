@@ -8,7 +8,7 @@ import { ApiError } from '../../../service/errors';
 import { openJsonFileStore, type JsonFileStore } from '../../../service/store/json-file-store';
 import type { DomainRecord } from '../../../service/store/store';
 import { DnsChecker } from '../../../service/verification/dns-checker';
-import { Verifier } from '../../../service/verification/verifier';
+import { VERIFICATION_WINDOW_MS, Verifier } from '../../../service/verification/verifier';
 import { TestDnsServer } from '../../helpers/dns-server';
 import { sampleDomain } from '../../helpers/domain-records';
 import { ManualClock } from '../../helpers/manual-clock';
@@ -119,6 +119,22 @@ describe('Verifier', () => {
       await verifier.refresh(domain.id);
 
       assert.equal(ses.calls.length, 0);
+    });
+
+    describe('when DNS does not answer once the 72 hours have passed', () => {
+      it('keeps the domain Pending, and an answered check then fails it', async () => {
+        const domain = await insert();
+        const records = dnsRecordsOf(domain);
+        for (const record of records) dns.silence(record.name);
+        clock.advance(VERIFICATION_WINDOW_MS);
+
+        const unanswered = await verifier.refresh(domain.id);
+        for (const record of records) dns.unsilence(record.name);
+        const answered = await verifier.refresh(domain.id);
+
+        assert.equal(unanswered?.verificationStatus, 'Pending');
+        assert.equal(answered?.verificationStatus, 'Failed');
+      });
     });
 
     it('stays Success when a record disappears, and shows the record pending', async () => {
