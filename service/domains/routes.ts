@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 
 import { tenantOf } from '../auth';
 import { ApiError } from '../errors';
@@ -12,8 +12,9 @@ const DOMAIN_ID = /^[1-9][0-9]{0,15}$/;
 export function domainsRouter(domains: DomainsService): Router {
   const router = Router();
 
-  // Only registration takes a body, so only it pays for parsing one (bounded at 16 KiB).
-  router.post('/', express.json({ limit: '16kb' }), async (req, res) => {
+  // Only registration takes a body, so only it pays for parsing one (bounded at 16 KiB), and only
+  // it asks a client waiting with `Expect: 100-continue` to send one.
+  router.post('/', askForBody, express.json({ limit: '16kb' }), async (req, res) => {
     if (!req.is('application/json')) {
       throw new ApiError('BAD_REQUEST', 'The request body must be JSON (application/json).');
     }
@@ -43,6 +44,14 @@ export function domainsRouter(domains: DomainsService): Router {
 
   return router;
 }
+
+/** Answers `100 Continue` to a client that waits for it before sending the body. */
+const askForBody: RequestHandler = (req, res, next) => {
+  if (req.get('expect')?.toLowerCase() === '100-continue') {
+    res.writeContinue();
+  }
+  next();
+};
 
 /** The `:id` parameter as a domain id; anything else cannot name a domain, so it is a 404. */
 export function domainId(req: Request): number {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -38,4 +40,49 @@ export async function request<T = any>(
     headers: response.headers,
     body: (isJson && text !== '' ? JSON.parse(text) : text) as T,
   };
+}
+
+/** What {@link postExpectingContinue} saw. */
+export interface ContinueResponse {
+  status: number;
+  body: any;
+  /** Whether the server answered `100 Continue`, asking for the body, before its final answer. */
+  continued: boolean;
+}
+
+/**
+ * A JSON POST with `Expect: 100-continue`, as curl sends large bodies: the body goes out only if
+ * the server asks for it with `100 Continue`. (`fetch` cannot send this header.)
+ */
+export function postExpectingContinue(
+  baseUrl: string,
+  path: string,
+  options: { token?: string; body: unknown },
+): Promise<ContinueResponse> {
+  const body = Buffer.from(JSON.stringify(options.body));
+  const headers: Record<string, string | number> = {
+    expect: '100-continue',
+    'content-type': 'application/json',
+    'content-length': body.length,
+  };
+  if (options.token !== undefined) {
+    headers.authorization = `Bearer ${options.token}`;
+  }
+
+  return new Promise((resolve, reject) => {
+    let continued = false;
+    const req = http.request(`${baseUrl}${path}`, { method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), continued }),
+      );
+    });
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.on('error', reject);
+  });
 }

@@ -14,7 +14,7 @@ import {
 } from 'jose';
 
 import { createAuthenticator } from '../../service/auth';
-import { request } from '../helpers/http';
+import { postExpectingContinue, request } from '../helpers/http';
 import { ManualClock } from '../helpers/manual-clock';
 import { startTestService, type TestService } from '../helpers/service';
 
@@ -155,6 +155,16 @@ describe('authentication', () => {
           body: { domain_name: 'x.com', padding: 'x'.repeat(64 * 1024) },
         });
         assert.equal(res.status, 401);
+      });
+
+      it('answers 401 without asking for the body of a client that waits to send it', async () => {
+        const res = await postExpectingContinue(service.url, '/api/v1/domains', {
+          body: { domain_name: 'x.com', padding: 'x'.repeat(64 * 1024) },
+        });
+
+        assert.equal(res.status, 401);
+        assert.equal(res.body.error.code, 'UNAUTHORIZED');
+        assert.equal(res.continued, false);
       });
 
       it('answers 401 rather than 400 for malformed JSON', async () => {

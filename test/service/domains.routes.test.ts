@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../service/errors';
 import type { SesIdentities } from '../../service/ses/identities';
 import { SimulatedSesIdentities } from '../../service/ses/simulated';
-import { request } from '../helpers/http';
+import { postExpectingContinue, request } from '../helpers/http';
 import { startTestService, type TestService } from '../helpers/service';
 
 const SEED_LIST_FIELDS = [
@@ -48,6 +48,19 @@ describe('the domains API', () => {
       assert.equal(res.body.verification_status, 'Pending');
       assert.equal(res.body.configuration_set_name, 'numonic-emails');
       assert.match(res.headers.get('content-type') ?? '', /^application\/json; charset=utf-8/);
+    });
+
+    describe('from a client that waits for 100 Continue before sending the body', () => {
+      it('asks for the body and answers 201', async () => {
+        const res = await postExpectingContinue(service.url, '/api/v1/domains', {
+          token,
+          body: { domain_name: 'expects-continue.com' },
+        });
+
+        assert.equal(res.continued, true);
+        assert.equal(res.status, 201);
+        assert.equal(res.body.domain_name, 'expects-continue.com');
+      });
     });
 
     it('returns the TXT verification record then three DKIM CNAMEs', async () => {
