@@ -114,8 +114,8 @@ export async function startService(
   const drain = drainOnClose(server);
   server.on('request', app);
   // A client that sends `Expect: 100-continue` uploads its body only when asked. Node would ask at
-  // once; handled as a plain request instead, the body is asked for by the route that reads it, after
-  // authentication, so an unauthenticated upload is refused before it is sent.
+  // once; handled as a plain request instead, the body is asked for by the route that reads it,
+  // after authentication, so an unauthenticated upload is refused before it is sent.
   server.on('checkContinue', (req, res) => server.emit('request', req, res));
   try {
     server.listen(config.port, config.host);

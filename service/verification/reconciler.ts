@@ -181,7 +181,7 @@ export class Reconciler {
     );
   }
 
-  /** The next queued domain that is still pending and due, scanning first when the time has come. */
+  /** The next queued domain still pending and due, scanning first when the time has come. */
   private nextDue(now: number): DomainRecord | undefined {
     if (now - this.scannedAt >= this.scanMs) {
       this.scan(now);

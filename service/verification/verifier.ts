@@ -62,7 +62,7 @@ export class Verifier {
       return undefined;
     }
 
-    const [{ checks: recordChecks, answered }, identity] = await Promise.all([
+    const [records, identity] = await Promise.all([
       dns.check(dnsRecordsOf(domain)),
       ses.mode === 'aws' ? ses.status(domain.name) : undefined,
     ]);
@@ -76,11 +76,9 @@ export class Verifier {
     }
     const now = clock.now();
     const from = current.verificationStatus;
-    const to =
-      identity?.verificationStatus ??
-      simulatedStatus(current, { checks: recordChecks, answered }, now);
+    const to = identity?.verificationStatus ?? simulatedStatus(current, records, now);
 
-    const updated = await store.update(id, statusPatch(current, to, recordChecks, now));
+    const updated = await store.update(id, statusPatch(current, to, records.checks, now));
     if (updated !== undefined && to !== from) {
       logger.info(
         { domain_id: id, domain: current.name, from, to },

@@ -321,7 +321,8 @@ describe('Reconciler', () => {
       try {
         const clock = new ManualClock();
         const now = clock.now();
-        // 48 hours old, checked 2 hours ago: due every 48 minutes, so 72 minutes (1.5 intervals) late.
+        // 48 hours old, checked 2 hours ago: due every 48 minutes, so 72 minutes late (1.5
+        // intervals).
         const old = await store.insert(sampleDomain('old-shop.com', now - 50 * HOUR));
         await store.update(old.id, { checkedAt: new Date(now - 2 * HOUR).toISOString() });
         // Three minutes old, never checked: due every minute, so 2 minutes (2 intervals) late.
