@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { pino } from 'pino';
 
@@ -7,6 +6,7 @@ import { loadConfig, type Config } from '../../../service/config';
 import { ApiError } from '../../../service/errors';
 import { AwsSesIdentities, CREATION_TAG } from '../../../service/ses/aws';
 import { startFakeAws, type FakeAws, type FakeAwsOptions } from '../../helpers/fake-aws';
+import { waitFor } from '../../helpers/wait';
 
 const CONFIGURATION_SET = 'numonic-test';
 const SERVER_ERROR = { status: 500 };
@@ -40,16 +40,6 @@ async function rejection(promise: Promise<unknown>): Promise<ApiError> {
     return error;
   }
   assert.fail('expected a rejection');
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      assert.fail(`condition not met within ${timeoutMs} ms`);
-    }
-    await sleep(20);
-  }
 }
 
 async function startupFailure(promise: Promise<unknown>): Promise<Error> {
@@ -382,7 +372,7 @@ describe('AwsSesIdentities', () => {
         assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
         assert.ok(elapsed < timeBoundMs(config), `took ${elapsed} ms`);
         assert.equal(aws.calls.DeleteEmailIdentity, 0, 'nothing to delete when it answered');
-        await until(() => aws.calls.DeleteEmailIdentity === 1, 20 * config.timeoutMs);
+        await waitFor(() => aws.calls.DeleteEmailIdentity === 1, 20 * config.timeoutMs);
         assert.equal(aws.identities.size, 0);
         assert.deepEqual(orphans, []);
       });
@@ -399,7 +389,7 @@ describe('AwsSesIdentities', () => {
 
         assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
         assert.equal(aws.calls.CreateEmailIdentity, 2);
-        await until(() => aws.identities.size === 0, 20 * config.timeoutMs);
+        await waitFor(() => aws.identities.size === 0, 20 * config.timeoutMs);
         assert.equal(aws.calls.DeleteEmailIdentity, 1);
       });
     });
@@ -416,7 +406,7 @@ describe('AwsSesIdentities', () => {
         const theirs = aws.addIdentity('example.com', [{ Key: 'team', Value: 'marketing' }]);
         const before = structuredClone(theirs);
         // The first two later looks, after one and three request timeouts, find theirs.
-        await until(() => aws.calls.GetEmailIdentity >= looks + 2, 10 * config.timeoutMs);
+        await waitFor(() => aws.calls.GetEmailIdentity >= looks + 2, 10 * config.timeoutMs);
 
         assert.equal(aws.calls.DeleteEmailIdentity, 0);
         assert.deepEqual(aws.identities.get('example.com'), before);

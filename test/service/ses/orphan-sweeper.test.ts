@@ -12,18 +12,9 @@ import { OrphanSweeper } from '../../../service/ses/orphan-sweeper';
 import { openJsonFileStore, type JsonFileStore } from '../../../service/store/json-file-store';
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws';
 import { makeTempDir, removeTempDir } from '../../helpers/service';
+import { waitFor } from '../../helpers/wait';
 
 const CONFIGURATION_SET = 'numonic-test';
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      assert.fail(`condition not met within ${timeoutMs} ms`);
-    }
-    await sleep(20);
-  }
-}
 
 describe('OrphanSweeper', () => {
   const config = loadConfig({
@@ -203,7 +194,7 @@ describe('OrphanSweeper', () => {
       aws.addIdentity('later.example.com');
       await store.addOrphan('later.example.com');
 
-      await until(() => store.listOrphans().length === 0);
+      await waitFor(() => store.listOrphans().length === 0);
 
       assert.equal(aws.identities.size, 0);
     });

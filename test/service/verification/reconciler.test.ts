@@ -15,6 +15,7 @@ import { request } from '../../helpers/http';
 import { ManualClock } from '../../helpers/manual-clock';
 import { ScriptedSes } from '../../helpers/scripted-ses';
 import { makeTempDir, removeTempDir, startTestService } from '../../helpers/service';
+import { waitFor } from '../../helpers/wait';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -484,13 +485,3 @@ describe('the reconciler in the running service', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`condition not met within ${timeoutMs} ms`);
-    }
-    await sleep(5);
-  }
-}

@@ -14,6 +14,7 @@ import { sampleDomain } from '../../helpers/domain-records';
 import { ManualClock } from '../../helpers/manual-clock';
 import { ScriptedSes } from '../../helpers/scripted-ses';
 import { makeTempDir, removeTempDir } from '../../helpers/service';
+import { waitFor } from '../../helpers/wait';
 
 // The verifier over a real JSON-file store and real DNS lookups against a loopback server, with
 // an SES whose answers the tests script.
@@ -201,7 +202,7 @@ describe('Verifier', () => {
       const release = holdSesSuccess();
 
       const checking = verifier.refresh(domain.id);
-      await waitFor(() => ses.calls.length === 1);
+      await waitFor(() => ses.calls.length === 1, 2000);
       await store.remove(domain.id);
       release();
 
@@ -216,7 +217,7 @@ describe('Verifier', () => {
       const release = holdSesSuccess();
 
       const checking = verifier.refresh(domain.id);
-      await waitFor(() => ses.calls.length === 1);
+      await waitFor(() => ses.calls.length === 1, 2000);
       await store.remove(domain.id);
       const again = await store.insert(sampleDomain(domain.name, clock.now()));
       release();
@@ -242,13 +243,3 @@ describe('Verifier', () => {
     });
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error('condition not met in time');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
